@@ -1,0 +1,48 @@
+"""brushwork: self-hosted image generation and editing behind the gpt-image-2 app contract.
+
+The public SDK surface. ``inference()`` and ``async_inference()`` return clients
+with the hosted platform's call shape; errors come from one tree (``errors.py``).
+Importing this package never imports the server, the engines or torch.
+"""
+
+from brushwork.client._async import AsyncClient, async_inference
+from brushwork.client._sync import Client, inference
+from brushwork.contract import TaskStatus, fit_size
+from brushwork.errors import (
+    APIConnectionError,
+    BrushworkError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    ModerationBlocked,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    TaskError,
+    Unauthorized,
+    UnprocessableImage,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "AsyncClient",
+    "BrushworkError",
+    "Client",
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "ModerationBlocked",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "TaskError",
+    "TaskStatus",
+    "Unauthorized",
+    "UnprocessableImage",
+    "__version__",
+    "async_inference",
+    "fit_size",
+    "inference",
+]

@@ -1,0 +1,82 @@
+"""App ids → engines. Engines are imported lazily by dotted name, so listing apps is cheap.
+
+An operator adds apps with ``BRUSHWORK_PLUGINS="namespace/name=module:Class"``
+(a class that follows ``engines.base.Engine``), the way ComfyUI takes custom nodes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, cast
+
+from brushwork.engines.base import Engine
+from brushwork.errors import InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    id: str
+    engine: str  # "module:Class"
+    description: str
+    priced: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split("/", 1)[1]
+
+
+BUILTIN_APPS = (
+    AppSpec(
+        "brushwork/studio",
+        "brushwork.engines.studio:StudioEngine",
+        "CPU, offline compositor: procedural scenes, exact text, classical photo edits. "
+        "Not a neural model.",
+    ),
+)
+
+
+def parse_plugin(entry: str) -> AppSpec:
+    app_id, sep, target = entry.partition("=")
+    if not sep or "/" not in app_id or ":" not in target:
+        raise ValueError(f"a plugin must look like 'namespace/name=module:Class', got {entry!r}")
+    return AppSpec(app_id.strip(), target.strip(), f"plugin engine {target.strip()}")
+
+
+class Registry:
+    def __init__(self, plugins: list[str] | None = None):
+        specs = list(BUILTIN_APPS) + [parse_plugin(p) for p in plugins or []]
+        self.apps = {spec.id: spec for spec in specs}
+        self._engines: dict[str, Engine] = {}
+
+    def spec(self, app_id: str) -> AppSpec:
+        if not isinstance(app_id, str) or app_id not in self.apps:
+            raise NotFound(f"app {app_id!r} not found; GET /apps lists the apps", param="app")
+        return self.apps[app_id]
+
+    def engine(self, app_id: str) -> Engine:
+        """The engine object for an app (created once per process, not yet loaded)."""
+        if app_id not in self._engines:
+            module_name, _, cls_name = self.spec(app_id).engine.partition(":")
+            cls: Any = getattr(importlib.import_module(module_name), cls_name)
+            self._engines[app_id] = cast(Engine, cls())
+        return self._engines[app_id]
+
+    def unavailable_reason(self, app_id: str) -> str | None:
+        try:
+            return self.engine(app_id).unavailable_reason()
+        except (ImportError, AttributeError) as exc:
+            return f"the engine could not be imported: {exc}"
+
+    def require_available(self, app_id: str) -> AppSpec:
+        spec = self.spec(app_id)
+        reason = self.unavailable_reason(app_id)
+        if reason is not None:
+            raise InvalidInput(
+                f"app {app_id!r} is unavailable: {reason}", param="app", code="app_unavailable"
+            )
+        return spec

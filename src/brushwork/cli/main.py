@@ -1,0 +1,265 @@
+"""``brushwork`` commands: serve, run, app list|get|run, task get, keys create, demo.
+
+Client commands talk to a server through the SDK (``BRUSHWORK_BASE_URL``,
+``BRUSHWORK_API_KEY``); on a terminal long work shows a rich progress bar,
+and ``--json`` prints machine-readable results for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from brushwork.client._sync import Client, inference
+from brushwork.contract import CONTENT_TYPES, fit_size, parse_size
+from brushwork.errors import BrushworkError
+
+app = typer.Typer(
+    help="brushwork: self-hosted image generation and editing.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app_cmd = typer.Typer(help="List, describe and run apps.", no_args_is_help=True)
+task_cmd = typer.Typer(help="Look at tasks.", no_args_is_help=True)
+keys_cmd = typer.Typer(help="Manage API keys (run on the server's machine).", no_args_is_help=True)
+app.add_typer(app_cmd, name="app")
+app.add_typer(task_cmd, name="task")
+app.add_typer(keys_cmd, name="keys")
+
+console = Console(stderr=True)
+out = Console()
+
+BaseUrl = Annotated[str | None, typer.Option("--base-url", envvar="BRUSHWORK_BASE_URL")]
+ApiKey = Annotated[str | None, typer.Option("--api-key", envvar="BRUSHWORK_API_KEY")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where tasks and files live")]
+
+
+def main() -> None:
+    try:
+        app()
+    except BrushworkError as exc:
+        console.print(f"[red]error:[/red] {exc.message}" + (f" (param: {exc.param})" if exc.param else ""))
+        sys.exit(1)
+
+
+def _client(base_url: str | None, api_key: str | None) -> Client:
+    return inference(base_url=base_url, api_key=api_key)
+
+
+def _settings(**overrides: Any) -> Any:
+    from brushwork.settings import Settings  # server side: only for server commands
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+# ---------------------------------------------------------------- server side
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8420,
+    data_dir: DataDir = None,
+    dev: Annotated[bool, typer.Option(help="no API key needed; loopback only")] = False,
+    workers: Annotated[int | None, typer.Option(help="worker processes (default: cores)")] = None,
+) -> None:
+    """Start the API server and its worker processes."""
+    from brushwork.cli.serve import serve as run_server
+
+    try:
+        settings = _settings(host=host, port=port, data_dir=data_dir, dev=dev, workers=workers)
+    except ValueError as exc:
+        console.print(f"[red]refusing to start:[/red] {exc}")
+        raise typer.Exit(2) from None
+    run_server(settings, announce=console.print)
+
+
+@keys_cmd.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="a label for the key")] = "key",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from brushwork.tasks.store import Store
+
+    settings = _settings(data_dir=data_dir)
+    out.print(Store(settings.database_path).create_key(name))
+
+
+# ---------------------------------------------------------------- client side
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def follow(client: Client, stream: Any) -> dict[str, Any]:
+    """Consume a task's update stream; a progress bar on a terminal. Returns the final task."""
+    final: dict[str, Any] = {}
+    show = console.is_terminal
+    with _progress_bar() if show else _Quiet() as bar:
+        bar_id = bar.add_task("queued", total=100) if show else 0
+        for update in stream:
+            final = update
+            if show:
+                bar.update(bar_id, completed=update.get("progress", 0),
+                           description=update.get("status_name", "").lower())  # fmt: skip
+    return final
+
+
+class _Quiet:
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def _save(client: Client, task: dict[str, Any], target: Path, many: bool) -> list[Path]:
+    saved = []
+    images = (task.get("output") or {}).get("images", [])
+    for i, image in enumerate(images):
+        path = target
+        if target.is_dir() or many:
+            ext = Path(image["filename"]).suffix
+            stem = target / Path(image["filename"]).stem if target.is_dir() else target.with_suffix("")
+            path = stem.parent / f"{stem.name}{'' if target.is_dir() else f'-{i + 1}'}{ext}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(client.files.download(image["uri"]))
+        saved.append(path)
+    return saved
+
+
+def _finish(client: Client, task: dict[str, Any], target: Path | None, as_json: bool) -> None:
+    if task.get("status") != 9:
+        error = (task.get("error") or {}).get("message", task.get("status_name"))
+        console.print(f"[red]task {task.get('id')} {task.get('status_name', '').lower()}:[/red] {error}")
+        if as_json:
+            out.print_json(json.dumps(task))
+        raise typer.Exit(1)
+    n = len((task.get("output") or {}).get("images", []))
+    saved = _save(client, task, target, many=n > 1) if target else []
+    if as_json:
+        out.print_json(json.dumps({**task, "saved": [str(p) for p in saved]}))
+        return
+    for path in saved:
+        out.print(str(path))
+    if not saved:
+        for image in task["output"]["images"]:
+            out.print(image["uri"])
+
+
+@app.command()
+def run(
+    prompt: Annotated[str, typer.Argument(help="what to draw, or how to edit the image")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file (or directory) to write")]
+    = Path("brushwork.png"),
+    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT, e.g. 1536x1024")] = None,
+    fit: Annotated[bool, typer.Option(help="round --size to the nearest valid size")] = False,
+    image: Annotated[list[Path] | None, typer.Option("--image", help="reference image (repeat)")]
+    = None,
+    mask: Annotated[Path | None, typer.Option(help="mask for the first image")] = None,
+    n: Annotated[int, typer.Option("-n", help="number of images (1..10)")] = 1,
+    quality: Annotated[str, typer.Option(help="auto, low, medium or high")] = "auto",
+    fmt: Annotated[str | None, typer.Option("--format", help="png, jpeg or webp")] = None,
+    compression: Annotated[int | None, typer.Option(help="jpeg/webp quality 0..100")] = None,
+    seed: Annotated[int | None, typer.Option(help="same seed, same pixels")] = None,
+    app_id: Annotated[str, typer.Option("--app", help="app id")] = "brushwork/studio",
+    as_json: Annotated[bool, typer.Option("--json", help="print the task as JSON")] = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Generate or edit images and save them (the short form of `app run`)."""
+    inp: dict[str, Any] = {"prompt": prompt, "n": n, "quality": quality}
+    if size:
+        w, h = parse_size(size)
+        if fit:
+            fw, fh = fit_size(w, h)
+            if (fw, fh) != (w, h):
+                console.print(f"--fit: using {fw}x{fh} instead of {w}x{h}")
+            w, h = fw, fh
+        inp |= {"width": w, "height": h}
+    fmt = fmt or {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(output.suffix.lower(), "png")
+    if fmt not in CONTENT_TYPES:
+        raise BrushworkError(f"--format must be png, jpeg or webp, got {fmt!r}", param="output_format")
+    inp["output_format"] = fmt
+    for key, value in (("output_compression", compression), ("seed", seed)):
+        if value is not None:
+            inp[key] = value
+    if image:
+        inp["images"] = [Path(p) for p in image]
+    if mask:
+        inp["mask"] = Path(mask)
+    with _client(base_url, api_key) as client:
+        task = follow(client, client.run({"app": app_id, "input": inp}, stream=True))
+        _finish(client, task, output, as_json)
+
+
+@app_cmd.command("list")
+def app_list(base_url: BaseUrl = None, api_key: ApiKey = None) -> None:
+    """List the apps this server offers."""
+    with _client(base_url, api_key) as client:
+        for item in client.apps.list():
+            state = "available" if item["available"] else f"unavailable: {item['unavailable_reason']}"
+            out.print(f"{item['id']:<28} {state}")
+
+
+@app_cmd.command("get")
+def app_get(app_id: str, base_url: BaseUrl = None, api_key: ApiKey = None) -> None:
+    """Describe an app, with its input and output schema."""
+    with _client(base_url, api_key) as client:
+        out.print_json(json.dumps(client.apps.get(app_id)))
+
+
+@app_cmd.command("run")
+def app_run(
+    app_id: str,
+    input_: Annotated[str, typer.Option("--input", help="JSON text, or a path to a JSON file")],
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="print the queued task and exit")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the task as JSON")] = False,
+    save: Annotated[Path | None, typer.Option(help="directory to save images in")] = None,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Run an app with a full input object."""
+    text = Path(input_).read_text() if Path(input_).is_file() else input_
+    try:
+        inp = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BrushworkError(f"--input is not valid JSON: {exc}", param="input") from None
+    with _client(base_url, api_key) as client:
+        params = {"app": app_id, "input": inp}
+        if no_wait:
+            out.print_json(json.dumps(client.run(params, wait=False)))
+            return
+        task = follow(client, client.run(params, stream=True))
+        if save:
+            save.mkdir(parents=True, exist_ok=True)
+        _finish(client, task, save, as_json)
+
+
+@task_cmd.command("get")
+def task_get(
+    task_id: str,
+    follow_: Annotated[bool, typer.Option("-f", "--follow", help="follow until it ends")] = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Show a task; with -f, follow its progress until it ends."""
+    with _client(base_url, api_key) as client:
+        task = follow(client, client.tasks.stream(task_id)) if follow_ else client.tasks.get(task_id)
+        out.print_json(json.dumps(task))

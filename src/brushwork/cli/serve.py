@@ -1,0 +1,112 @@
+"""``brushwork serve``: the API in this process, a pool of worker processes beside it.
+
+Workers are separate processes (engines are not thread-safe and must never
+block the API); they are started with ``spawn`` so no engine state is shared,
+and restarted if one dies. A task a dead worker held is failed, not lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import threading
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import uvicorn
+
+from brushwork.contract import TaskStatus
+from brushwork.server import create_app
+from brushwork.settings import Settings
+from brushwork.tasks.store import Store
+from brushwork.tasks.worker import worker_process
+
+log = logging.getLogger("brushwork.serve")
+
+
+def first_key(settings: Settings, store: Store) -> str | None:
+    """On the first start of a keyed server, make a key and return it (shown once)."""
+    if settings.dev or store.count_keys():
+        return None
+    return store.create_key("first key")
+
+
+def recover(store: Store) -> int:
+    """Tasks that were in a worker's hands when the server stopped are failed with a reason;
+    queued tasks stay queued (the queue is on disk)."""
+    count = 0
+    for task in store.unfinished():
+        if TaskStatus(task["status"]) in (TaskStatus.RECEIVED, TaskStatus.QUEUED):
+            continue
+        count += store.update(
+            task["id"],
+            status=TaskStatus.FAILED,
+            error={
+                "message": "the server stopped while this task was running; run it again",
+                "type": "server_error", "param": None, "code": "interrupted",
+            },  # fmt: skip
+            log="interrupted by a server restart\n",
+        )
+    return count
+
+
+class WorkerPool:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.ctx = mp.get_context("spawn")
+        self.doorbell: Any = self.ctx.Queue(maxsize=10_000)
+        self.procs: list[BaseProcess] = []
+        self._stop = threading.Event()
+
+    def _spawn(self, i: int) -> BaseProcess:
+        proc = self.ctx.Process(
+            target=worker_process,
+            args=(self.settings.model_dump(mode="json"), self.doorbell, f"worker-{i + 1}"),
+            daemon=True,
+        )
+        proc.start()
+        return proc
+
+    def start(self) -> None:
+        self.procs = [self._spawn(i) for i in range(self.settings.worker_count)]
+        threading.Thread(target=self._supervise, daemon=True, name="worker-supervisor").start()
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(1.0):
+            for i, proc in enumerate(self.procs):
+                if not proc.is_alive() and not self._stop.is_set():
+                    log.warning("worker-%d exited (code %s); restarting", i + 1, proc.exitcode)
+                    self.procs[i] = self._spawn(i)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for proc in self.procs:
+            proc.terminate()  # SIGTERM: the worker finishes its task and exits
+        for proc in self.procs:
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+
+
+def serve(settings: Settings, announce: Any = print) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    store = Store(settings.database_path)
+    key = first_key(settings, store)
+    if key:
+        announce(f"Created your first API key (shown once, stored only as a hash):\n  {key}")
+        announce("Use it as: export BRUSHWORK_API_KEY=" + key)
+    interrupted = recover(store)
+    if interrupted:
+        announce(f"{interrupted} task(s) interrupted by the last stop were marked failed")
+    pool = WorkerPool(settings)
+    pool.start()
+    mode = "dev mode, no API key needed" if settings.dev else "API key required"
+    announce(
+        f"brushwork serving on http://{settings.host}:{settings.port} ({mode}); "
+        f"{settings.worker_count} worker(s); data in {settings.data_dir}"
+    )
+    try:
+        app = create_app(settings, pool.doorbell)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        pool.stop()

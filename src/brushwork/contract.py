@@ -1,0 +1,350 @@
+"""The gpt-image-2 app contract (SPEC §1, §3, §5) as code: the one source of its rules.
+
+This module owns the input schema (:class:`AppInput`), the size rules and the
+separate :func:`fit_size` helper, the task status numbers, the output shape and
+the gpt-image-2 token/price estimate. The server validates with it, the OpenAPI
+and the web form are generated from it, the SDK and CLI read it. It depends on
+pydantic and the standard library only (the SDK imports it), and it never
+decodes images: rules about decoded pixels live in ``imaging``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from enum import IntEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from brushwork.errors import InvalidInput
+
+# SPEC §1 numbers, named once.
+MIN_EDGE, MAX_EDGE, EDGE_MULTIPLE = 256, 3840, 16
+MAX_RATIO = 3
+MIN_PIXELS, MAX_PIXELS = 655_360, 8_294_400
+DEFAULT_SIZE = 1024
+MAX_PROMPT = 32_000
+MAX_IMAGES = 16
+MAX_N = 10
+
+Quality = Literal["auto", "low", "medium", "high"]
+ResolvedQuality = Literal["low", "medium", "high"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+Mode = Literal["generate", "edit", "inpaint"]
+
+CONTENT_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+class TaskStatus(IntEnum):
+    """SPEC §5 status numbers; the names are accepted and returned as ``status_name``."""
+
+    RECEIVED = 1
+    QUEUED = 2
+    SCHEDULED = 3
+    PREPARING = 4
+    SERVING = 5
+    SETTING_UP = 6
+    RUNNING = 7
+    UPLOADING = 8
+    COMPLETED = 9
+    FAILED = 10
+    CANCELLED = 11
+
+    def is_terminal(self) -> bool:
+        return self >= TaskStatus.COMPLETED
+
+    @classmethod
+    def parse(cls, value: int | str) -> TaskStatus:
+        """Accept a number or a name (any case), as the platform does."""
+        if isinstance(value, str) and not value.isdigit():
+            try:
+                return cls[value.strip().upper()]
+            except KeyError:
+                raise InvalidInput(f"unknown status {value!r}", param="status") from None
+        try:
+            return cls(int(value))
+        except ValueError:
+            raise InvalidInput(f"unknown status {value!r}", param="status") from None
+
+
+TERMINAL = tuple(s for s in TaskStatus if s.is_terminal())
+
+
+# ---------------------------------------------------------------- sizes
+
+
+def check_edge(name: str, value: int) -> None:
+    """One edge's own rules; raises InvalidInput naming the rule and the value."""
+    if not MIN_EDGE <= value <= MAX_EDGE:
+        raise InvalidInput(
+            f"{name} must be between {MIN_EDGE} and {MAX_EDGE}, got {value}", param=name
+        )
+    if value % EDGE_MULTIPLE:
+        raise InvalidInput(f"{name} must be a multiple of {EDGE_MULTIPLE}, got {value}", param=name)
+
+
+def check_size(width: int, height: int) -> None:
+    """Every SPEC §1 size rule, in a fixed order; never rounds."""
+    check_edge("width", width)
+    check_edge("height", height)
+    long, short = max(width, height), min(width, height)
+    if long > MAX_RATIO * short:
+        raise InvalidInput(
+            f"the long/short edge ratio must be at most {MAX_RATIO}, "
+            f"got {width}x{height} (ratio {long / short:.2f})",
+            param="width" if width >= height else "height",
+        )
+    if not MIN_PIXELS <= width * height <= MAX_PIXELS:
+        raise InvalidInput(
+            f"width*height must be between {MIN_PIXELS:,} and {MAX_PIXELS:,} pixels, "
+            f"got {width}x{height} = {width * height:,}",
+            param="width",
+        )
+
+
+def is_valid_size(width: int, height: int) -> bool:
+    try:
+        check_size(width, height)
+    except InvalidInput:
+        return False
+    return True
+
+
+def fit_size(width: int, height: int) -> tuple[int, int]:
+    """The valid size nearest to ``width`` x ``height``: same aspect first, then same area.
+
+    The explicit helper behind ``--fit``; validation itself never rounds.
+    """
+    if width <= 0 or height <= 0:
+        raise InvalidInput(f"size must be positive, got {width}x{height}", param="width")
+    if is_valid_size(width, height):
+        return width, height
+    ratio = math.log(min(max(width / height, 1 / MAX_RATIO), MAX_RATIO))
+    area = math.log(min(max(width * height, MIN_PIXELS), MAX_PIXELS))
+    best: tuple[float, int, int] | None = None
+    for w in range(MIN_EDGE, MAX_EDGE + 1, EDGE_MULTIPLE):
+        ideal_h = w / math.exp(ratio)
+        base = int(ideal_h // EDGE_MULTIPLE) * EDGE_MULTIPLE
+        for h in (base - EDGE_MULTIPLE, base, base + EDGE_MULTIPLE, base + 2 * EDGE_MULTIPLE):
+            if not is_valid_size(w, h):
+                continue
+            score = 4 * abs(math.log(w / h) - ratio) + abs(math.log(w * h) - area)
+            if best is None or score < best[0]:
+                best = (score, w, h)
+    assert best is not None  # 1024x1024 is always a candidate
+    return best[1], best[2]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1536x1024"`` → (1536, 1024); the rules are checked separately."""
+    match = re.fullmatch(r"\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*", text)
+    if not match:
+        raise InvalidInput(f"size must look like WIDTHxHEIGHT, got {text!r}", param="size")
+    return int(match.group(1)), int(match.group(2))
+
+
+# ---------------------------------------------------------------- input
+
+_SIZE_SCHEMA = {"minimum": MIN_EDGE, "maximum": MAX_EDGE, "multipleOf": EDGE_MULTIPLE}
+
+
+class AppInput(BaseModel):
+    """SPEC §1: one input schema for every engine. Files are references (uri, URL, data, base64)."""
+
+    model_config = ConfigDict(extra="forbid", title="AppInput")
+
+    prompt: str = Field(description="What to draw or how to edit; 1..32000 characters.")
+    images: list[str] = Field(
+        default_factory=list,
+        description="0..16 reference images: file uri, http(s) URL, data URI or base64.",
+    )
+    mask: str | None = Field(
+        None, description="Inpainting mask for the first image, exactly its size."
+    )
+    width: int | None = Field(
+        None,
+        description="Output width; default 1024, or the first image's size when editing.",
+        json_schema_extra=_SIZE_SCHEMA,
+    )
+    height: int | None = Field(
+        None,
+        description="Output height; default 1024, or the first image's size when editing.",
+        json_schema_extra=_SIZE_SCHEMA,
+    )
+    quality: Quality = Field("auto", description="auto resolves to medium.")
+    n: int = Field(1, ge=1, le=MAX_N, description="How many independent variations.")
+    output_format: OutputFormat = "png"
+    output_compression: int | None = Field(
+        None, ge=0, le=100, description="jpeg/webp quality (100 = best); ignored for png."
+    )
+    moderation: Literal["auto", "low"] = "auto"
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="Same seed + input + engine = same pixels."
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> AppInput:
+        stripped = self.prompt.strip()
+        if not stripped:
+            raise InvalidInput("prompt must not be empty", param="prompt")
+        if len(stripped) > MAX_PROMPT:
+            raise InvalidInput(
+                f"prompt must be at most {MAX_PROMPT} characters, got {len(stripped)}",
+                param="prompt",
+            )
+        if len(self.images) > MAX_IMAGES:
+            raise InvalidInput(
+                f"images may hold at most {MAX_IMAGES} files, got {len(self.images)}",
+                param="images",
+            )
+        if self.mask is not None and not self.images:
+            raise InvalidInput("mask requires at least one image in images", param="mask")
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if value is not None:
+                check_edge(name, value)
+        if not self.images or (self.width is not None and self.height is not None):
+            check_size(self.width or DEFAULT_SIZE, self.height or DEFAULT_SIZE)
+        return self
+
+    @property
+    def mode(self) -> Mode:
+        if not self.images:
+            return "generate"
+        return "inpaint" if self.mask is not None else "edit"
+
+    @property
+    def resolved_quality(self) -> ResolvedQuality:
+        return "medium" if self.quality == "auto" else self.quality
+
+    def resolve_size(self, first_image: tuple[int, int] | None) -> tuple[tuple[int, int], str]:
+        """The output size, and a log line when it was derived from the first image."""
+        if first_image is None or self.width is not None or self.height is not None:
+            return (self.width or DEFAULT_SIZE, self.height or DEFAULT_SIZE), ""
+        w, h = first_image
+        if is_valid_size(w, h):
+            return (w, h), f"output size {w}x{h} taken from the first image"
+        fw, fh = fit_size(w, h)
+        return (fw, fh), (
+            f"the first image is {w}x{h}, which breaks the size rules; "
+            f"output size is the nearest valid size {fw}x{fh}"
+        )
+
+
+def parse_input(raw: Any) -> AppInput:
+    """Validate a raw ``input`` object; every failure is InvalidInput with ``param`` set."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("input must be a JSON object", param="input")
+    try:
+        return AppInput.model_validate(raw)
+    except ValidationError as exc:
+        raise _translate(exc) from None
+
+
+_BOUNDS = {"n": (1, MAX_N), "output_compression": (0, 100), "seed": (0, 2**63 - 1)}
+
+
+def _translate(exc: ValidationError) -> InvalidInput:
+    """pydantic's first error → one message that names the rule and the value."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    param = loc[0] if loc else None
+    value = err.get("input")
+    kind = err["type"]
+    if kind == "missing":
+        return InvalidInput(f"{param} is required", param=param)
+    if kind == "extra_forbidden":
+        return InvalidInput(f"unknown field {param!r}", param=param)
+    if kind in {"greater_than_equal", "less_than_equal"} and param in _BOUNDS:
+        lo, hi = _BOUNDS[param]
+        return InvalidInput(f"{param} must be between {lo} and {hi}, got {value}", param=param)
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return InvalidInput(f"{param} must be one of {expected}, got {value!r}", param=param)
+    where = ".".join(loc) or "input"
+    return InvalidInput(f"{where}: {err['msg']}, got {str(value)[:80]!r}", param=param)
+
+
+# ---------------------------------------------------------------- output and pricing
+
+GPT_IMAGE_2_TILES: dict[str, int] = {"low": 16, "medium": 48, "high": 96}
+USD_PER_OUTPUT_TOKEN = 30 / 1_000_000
+USD_PER_TEXT_INPUT_TOKEN = 5 / 1_000_000
+
+
+def image_output_tokens(width: int, height: int, quality: ResolvedQuality) -> int:
+    """The published gpt-image-2 output-token formula (1024x1024 high = 7024)."""
+    tiles = GPT_IMAGE_2_TILES[quality]
+    long, short = max(width, height), min(width, height)
+    short_tiles = math.floor(tiles * short / long + 0.5)
+    tiles_w, tiles_h = (tiles, short_tiles) if width >= height else (short_tiles, tiles)
+    return math.ceil(tiles_w * tiles_h * (2_000_000 + width * height) / 4_000_000)
+
+
+def text_tokens(prompt: str) -> int:
+    """An offline estimate of a prompt's token count: words, numbers, symbols, ~4 chars a word."""
+    pieces = re.findall(r"\w+|[^\w\s]", prompt)
+    return sum(max(1, math.ceil(len(p) / 4)) for p in pieces)
+
+
+class FileRef(BaseModel):
+    """A stored file as the API returns it."""
+
+    uri: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class AppOutput(BaseModel):
+    images: list[FileRef]
+    output_meta: dict[str, Any]
+
+
+def output_meta(
+    *,
+    prompt: str,
+    input_sizes: list[tuple[int, int]],
+    width: int,
+    height: int,
+    n: int,
+    mode: Mode,
+    quality: ResolvedQuality,
+    engine: str,
+    priced: bool,
+) -> dict[str, Any]:
+    """SPEC §3 output_meta, read from the real outputs; ``cost`` only where the app is priced."""
+    tokens_in = text_tokens(prompt)
+    inputs: list[dict[str, Any]] = [{"type": "text", "tokens": tokens_in}]
+    for (w, h), count in _count_sizes(input_sizes).items():
+        inputs.append({"type": "image", "width": w, "height": h, "count": count})
+    tokens_out = n * image_output_tokens(width, height, quality)
+    meta: dict[str, Any] = {
+        "inputs": inputs,
+        "outputs": [
+            {
+                "type": "image",
+                "width": width,
+                "height": height,
+                "count": n,
+                "extra": {"mode": mode, "quality": quality, "engine": engine},
+            }
+        ],
+        "usage": {
+            "input_tokens": tokens_in,
+            "output_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+        },
+    }
+    if priced:
+        usd = tokens_out * USD_PER_OUTPUT_TOKEN + tokens_in * USD_PER_TEXT_INPUT_TOKEN
+        meta["cost"] = {"currency": "USD", "estimated": round(usd, 6)}
+    return meta
+
+
+def _count_sizes(sizes: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    counts: dict[tuple[int, int], int] = {}
+    for size in sizes:
+        counts[size] = counts.get(size, 0) + 1
+    return counts

@@ -1,0 +1,1 @@
+"""Engines behind one small protocol (``base.py``), imported lazily by name."""

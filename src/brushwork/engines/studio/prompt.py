@@ -1,0 +1,116 @@
+"""Read what a prompt asks for: exact strings, colours, scene, style.
+
+Pure text processing, no pixels: the renderer decides how each wish looks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+RGB = tuple[int, int, int]
+
+COLOURS: dict[str, RGB] = {
+    "red": (210, 40, 45), "crimson": (180, 20, 60), "scarlet": (230, 40, 20),
+    "orange": (245, 140, 30), "amber": (255, 190, 0), "gold": (230, 185, 50),
+    "golden": (230, 185, 50), "yellow": (250, 215, 50), "lime": (170, 220, 50),
+    "green": (60, 160, 70), "emerald": (20, 150, 100), "olive": (120, 130, 50),
+    "mint": (150, 230, 190), "teal": (20, 140, 140), "turquoise": (60, 210, 200),
+    "cyan": (40, 200, 230), "aqua": (80, 220, 230),
+    "blue": (40, 90, 210), "navy": (20, 35, 90), "indigo": (75, 40, 140),
+    "purple": (130, 60, 170), "violet": (150, 90, 210), "lavender": (190, 170, 230),
+    "magenta": (210, 40, 170), "pink": (240, 130, 180), "rose": (230, 90, 120),
+    "brown": (120, 75, 40), "chocolate": (90, 50, 25), "beige": (225, 205, 170),
+    "tan": (200, 165, 120), "cream": (245, 235, 210), "white": (245, 245, 245),
+    "ivory": (250, 245, 230), "silver": (190, 195, 200), "gray": (128, 128, 128),
+    "grey": (128, 128, 128), "charcoal": (50, 52, 56), "black": (18, 18, 20),
+    "coral": (250, 125, 95), "peach": (250, 190, 150), "salmon": (240, 130, 110),
+    "maroon": (110, 20, 35), "burgundy": (120, 20, 45), "pastel": (230, 200, 230),
+}  # fmt: skip
+
+# Scene words → the scene the renderer paints. The first match in the prompt wins.
+SCENES: dict[str, tuple[str, ...]] = {
+    "sunset": ("sunset", "sunrise", "dusk", "dawn", "golden hour", "twilight"),
+    "night": ("night", "starry", "stars", "moon", "midnight", "nocturnal"),
+    "space": ("space", "galaxy", "nebula", "cosmos", "planet", "outer space"),
+    "ocean": ("ocean", "sea", "beach", "waves", "lake", "coast", "shore", "water"),
+    "snow": ("snow", "winter", "snowy", "ice", "frozen", "arctic"),
+    "forest": ("forest", "woods", "jungle", "trees", "tree"),
+    "mountain": ("mountain", "mountains", "hills", "peak", "alps", "valley"),
+    "desert": ("desert", "dunes", "sand", "sahara"),
+    "city": ("city", "skyline", "urban", "downtown", "street", "buildings", "storefront"),
+    "meadow": ("meadow", "field", "grass", "garden", "park", "countryside", "flowers"),
+    "studio": ("studio", "product", "countertop", "marble", "backdrop", "portrait"),
+    "sky": ("sky", "clouds", "cloudy", "cloud", "blue sky", "daylight"),
+}
+
+STYLES: dict[str, tuple[str, ...]] = {
+    "pixel": ("pixel art", "pixel", "8-bit", "8 bit", "retro game"),
+    "neon": ("neon", "cyberpunk", "synthwave", "glow"),
+    "vintage": ("vintage", "retro", "sepia", "old photo", "antique"),
+    "mono": ("black and white", "monochrome", "noir", "grayscale", "greyscale"),
+    "watercolour": ("watercolor", "watercolour"),
+    "sketch": ("sketch", "pencil", "drawing", "charcoal drawing"),
+    "oil": ("oil painting", "painting", "impressionist"),
+}
+
+_QUOTES = re.compile(
+    r'"([^"]+)"|“([^”]+)”|„([^“”]+)[“”]|«([^»]+)»|「([^」]+)」|『([^』]+)』|‘([^’]+)’'
+    r"|(?<![\w])'([^']+)'(?![\w])"
+)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    text: str
+    quoted: list[str] = field(default_factory=list)
+    colours: list[RGB] = field(default_factory=list)
+    scene: str | None = None
+    styles: list[str] = field(default_factory=list)
+    text_colour: RGB | None = None
+
+
+def quoted_strings(prompt: str) -> list[str]:
+    """Every quoted string, exactly as written (quotes stripped, inner spaces kept)."""
+    out = []
+    for match in _QUOTES.finditer(prompt):
+        value = next(g for g in match.groups() if g is not None)
+        if value.strip():
+            out.append(value.strip())
+    return out
+
+
+def _contains(words: str, phrase: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", words) is not None
+
+
+def parse(prompt: str) -> Parsed:
+    quoted = quoted_strings(prompt)
+    # Quoted text is content, not instructions: colours and scene come from the rest.
+    rest = _QUOTES.sub(" ", prompt).lower()
+    colours = [rgb for _, name, rgb in sorted(_find_colours(rest))]
+    scene = next(
+        (name for name, words in SCENES.items() if any(_contains(rest, w) for w in words)),
+        None,
+    )
+    styles = [name for name, words in STYLES.items() if any(_contains(rest, w) for w in words)]
+    return Parsed(prompt, quoted, colours, scene, styles, _text_colour(rest))
+
+
+_TEXT_WORDS = r"(?:text|letters|lettering|letter|font|title|words|type|typography|caption)"
+
+
+def _text_colour(text: str) -> RGB | None:
+    """A colour that qualifies the text ("in gold letters", "red text"), not the scene."""
+    names = "|".join(sorted(COLOURS, key=len, reverse=True))
+    match = re.search(rf"\b({names})(?:\s+\w+)?\s+{_TEXT_WORDS}\b", text)
+    return COLOURS[match.group(1)] if match else None
+
+
+def _find_colours(text: str) -> list[tuple[int, str, RGB]]:
+    found = []
+    for name, rgb in COLOURS.items():
+        match = re.search(rf"(?<![\w-]){name}(?![\w-])", text)
+        if match:
+            found.append((match.start(), name, rgb))
+    return found

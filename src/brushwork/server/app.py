@@ -1,0 +1,29 @@
+"""``create_app(settings)``: the FastAPI application, built with nothing heavy at import time."""
+
+from __future__ import annotations
+
+from multiprocessing.queues import Queue as MPQueue
+from typing import Any
+
+from fastapi import FastAPI
+
+from brushwork import __version__
+from brushwork.server import errors
+from brushwork.server.routes import apps, files, health, tasks
+from brushwork.server.services import Services
+from brushwork.settings import Settings
+
+
+def create_app(settings: Settings | None = None, doorbell: MPQueue[Any] | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="brushwork",
+        version=__version__,
+        description="Self-hosted image generation and editing (the gpt-image-2 app contract).",
+    )
+    app.state.services = Services.build(settings, doorbell)
+    errors.install(app)
+    app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes)
+    for module in (health, apps, tasks, files):
+        app.include_router(module.router)
+    return app

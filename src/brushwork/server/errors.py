@@ -1,0 +1,95 @@
+"""Render every refusal in the SPEC §4 envelope; never a stack trace, never a 500 for bad input."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from brushwork.errors import (
+    BrushworkError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+)
+
+log = logging.getLogger("brushwork.server")
+
+
+def error_response(exc: BrushworkError) -> JSONResponse:
+    return JSONResponse(exc.envelope(), status_code=exc.http_status)
+
+
+def _validation_error(exc: RequestValidationError) -> InvalidInput:
+    err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request", "type": ""}
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    param = loc[0] if loc else None
+    where = ".".join(loc) or "request body"
+    if err.get("type") == "missing":
+        return InvalidInput(f"{where} is required", param=param)
+    if err.get("type") == "json_invalid":
+        return InvalidInput("the request body is not valid JSON", param=None)
+    return InvalidInput(f"{where}: {err.get('msg')}", param=param)
+
+
+def install(app: FastAPI) -> None:
+    async def on_brushwork(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, BrushworkError)
+        return error_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(_validation_error(exc))
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return error_response(NotFound("no such route"))
+        err = BrushworkError(str(exc.detail), code="http_error", http_status=exc.status_code)
+        body = err.envelope()
+        body["error"]["type"] = "invalid_request_error"
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(BrushworkError("internal server error"))
+
+    app.add_exception_handler(BrushworkError, on_brushwork)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413, by Content-Length or by counting."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await error_response(self._too_large())(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise self._too_large()
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is over {self.max_bytes:,} bytes")

@@ -1,0 +1,107 @@
+"""Apps: list, describe (with input/output JSON schema) and run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from brushwork.apps.registry import AppSpec
+from brushwork.contract import AppInput, AppOutput, TaskStatus, parse_input
+from brushwork.errors import InvalidInput
+from brushwork.server import inputs
+from brushwork.server.services import Services, owner, services
+from brushwork.tasks.store import task_json
+
+router = APIRouter(tags=["apps"])
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    app: str = Field(description="App id, e.g. brushwork/studio")
+    input: dict[str, Any] = Field(description="The app input (see GET /apps/{ns}/{name})")
+    webhook: str | None = Field(None, description="Called when the task ends (9, 10, 11)")
+    wait: bool = Field(False, description="Answer with the finished task")
+    session_id: str | None = Field(None, max_length=200)
+
+
+def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
+    reason = svc.registry.unavailable_reason(spec.id)
+    out: dict[str, Any] = {
+        "id": spec.id,
+        "namespace": spec.namespace,
+        "name": spec.name,
+        "description": spec.description,
+        "engine": spec.engine.rsplit(":", 1)[-1],
+        "available": reason is None,
+        "unavailable_reason": reason,
+    }
+    if schemas:
+        out["input_schema"] = AppInput.model_json_schema()
+        out["output_schema"] = AppOutput.model_json_schema()
+    return out
+
+
+@router.get("/apps", operation_id="list_apps")
+def list_apps(request: Request, _: str = Depends(owner)) -> dict[str, Any]:
+    svc = services(request)
+    return {"data": [describe(s, svc, schemas=False) for s in svc.registry.apps.values()]}
+
+
+@router.get("/apps/{namespace}/{name}", operation_id="get_app")
+def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)) -> dict[str, Any]:
+    svc = services(request)
+    return describe(svc.registry.spec(f"{namespace}/{name}"), svc, schemas=True)
+
+
+def _create(body: RunRequest, who: str, svc: Services, files_base: str) -> dict[str, Any]:
+    svc.registry.require_available(body.app)
+    inp = parse_input(body.input)
+    if body.webhook is not None:
+        check_webhook_url(body.webhook)
+    resolved = inputs.resolve(inp, who, svc, files_base)
+    task = svc.store.create_task(
+        owner=who, app=body.app, input=resolved.input, file_ids=resolved.file_ids,
+        session_id=body.session_id, webhook=body.webhook, log=resolved.log,
+    )  # fmt: skip
+    svc.store.update(task["id"], status=TaskStatus.QUEUED)
+    svc.queue.enqueue(task["id"])
+    return task
+
+
+@router.post("/apps/run", operation_id="run_app", status_code=202)
+async def run_app(body: RunRequest, request: Request, who: str = Depends(owner)) -> JSONResponse:
+    svc = services(request)
+    base = svc.files_base(request)
+    task = await run_in_threadpool(_create, body, who, svc, base)
+    if not body.wait:
+        row = await run_in_threadpool(svc.store.get_task, task["id"])
+        assert row is not None
+        return JSONResponse(task_json(row, base), status_code=202)
+    started = time.monotonic()
+    deadline = started + svc.settings.wait_timeout_seconds
+    while True:
+        row = await run_in_threadpool(svc.store.get_task, task["id"])
+        assert row is not None
+        if TaskStatus(row["status"]).is_terminal() or time.monotonic() > deadline:
+            done = TaskStatus(row["status"]).is_terminal()
+            return JSONResponse(task_json(row, base), status_code=200 if done else 202)
+        if await request.is_disconnected():
+            return JSONResponse(task_json(row, base), status_code=202)
+        await asyncio.sleep(poll_interval(time.monotonic() - started))
+
+
+def poll_interval(elapsed: float) -> float:
+    """Poll the store often at first (short tasks finish fast), then back off to 50 ms."""
+    return min(0.05, 0.002 + elapsed * 0.02)
+
+
+def check_webhook_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")) or len(url) > 2048:
+        raise InvalidInput("webhook must be an http(s) URL of at most 2048 characters", param="webhook")

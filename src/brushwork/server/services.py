@@ -1,0 +1,61 @@
+"""What the routes use, built once by ``create_app``: settings, store, files, queue, apps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from multiprocessing.queues import Queue as MPQueue
+from typing import Any
+
+from fastapi import Request
+
+from brushwork.apps.registry import Registry
+from brushwork.errors import Unauthorized
+from brushwork.files.store import LocalFileStore
+from brushwork.settings import Settings
+from brushwork.tasks.queue import TaskQueue
+from brushwork.tasks.store import DEV_OWNER, Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    files: LocalFileStore
+    queue: TaskQueue
+    registry: Registry
+
+    @classmethod
+    def build(cls, settings: Settings, doorbell: MPQueue[Any] | None = None) -> Services:
+        store = Store(settings.database_path)
+        return cls(
+            settings=settings,
+            store=store,
+            files=LocalFileStore(settings.files_dir, store),
+            queue=TaskQueue(settings.queue_path, doorbell),
+            registry=Registry(settings.plugins),
+        )
+
+    def files_base(self, request: Request) -> str:
+        return self.settings.public_url or str(request.base_url)
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def owner(request: Request) -> str:
+    """The key's owner id; in dev mode a request without a key belongs to the dev owner."""
+    svc = services(request)
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
+        found = svc.store.owner_of_key(key.strip())
+        if found is None:
+            raise Unauthorized("invalid or revoked API key")
+        return found
+    if svc.settings.dev:
+        return DEV_OWNER
+    raise Unauthorized("missing API key: send the header 'Authorization: Bearer <api key>'")

@@ -1,0 +1,79 @@
+"""The one settings class (``BRUSHWORK_*`` environment variables), validated at start.
+
+It refuses unsafe combinations instead of guessing: ``dev`` (no API key) only
+on a loopback host, no wildcard CORS. Server-side only; the SDK never imports it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "brushwork"
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BRUSHWORK_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8420, ge=0, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    dev: bool = False
+    workers: int = Field(0, ge=0, le=64, description="worker processes; 0 = one per core")
+    public_url: str | None = Field(None, description="base of absolute file URIs")
+    default_app: str = "brushwork/studio"
+    plugins: list[str] = Field(
+        default_factory=list, description="extra apps as 'namespace/name=module:Class'"
+    )
+    max_request_bytes: int = Field(128 * 1024 * 1024, ge=1024)
+    queue_poll_seconds: float = Field(0.5, gt=0, le=10)
+    wait_timeout_seconds: float = Field(600, gt=0)
+    allow_private_urls: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("a wildcard CORS origin is refused: list the origins you trust")
+        return value
+
+    @model_validator(mode="after")
+    def _dev_is_loopback_only(self) -> Settings:
+        if self.dev and not is_loopback_host(self.host):
+            raise ValueError(
+                f"dev mode (no API key) only listens on loopback; got host {self.host!r}"
+            )
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "brushwork.db"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or max(1, os.cpu_count() or 1)

@@ -1,0 +1,352 @@
+"""The task store: tasks, their event log (for stream replay), API keys and file records.
+
+SQLAlchemy Core over SQLite by default (WAL, so the API process and the worker
+processes read and write one file safely). Every status change goes through
+:meth:`Store.update`, which refuses to touch a task that is already terminal and
+appends an event in the same transaction, so the stream and the record agree.
+It knows nothing of HTTP, engines or the queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from brushwork.contract import TERMINAL, TaskStatus
+
+metadata = MetaData()
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("app", String(200), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("input", JSON, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("output", JSON),
+    Column("error", JSON),
+    Column("logs", Text, nullable=False, default=""),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("session_id", String(200)),
+    Column("webhook", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("completed_at", Float),
+)
+
+task_events = Table(
+    "task_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(32), nullable=False, index=True),
+    Column("payload", JSON, nullable=False),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+KEY_PREFIX = "bw_"
+DEV_OWNER = "dev"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def hash_key(key: str) -> str:
+    # API keys are 256-bit random tokens: a plain SHA-256 is enough (no password stretching).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: str
+    owner: str
+    filename: str
+    content_type: str
+    size: int
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Store:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    # ------------------------------------------------------------ keys
+
+    def create_key(self, name: str = "default") -> str:
+        """Make a key; returns the only copy of the plain key (the store keeps its hash)."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(api_keys).values(
+                    id=new_id(), name=name, key_hash=hash_key(key), prefix=key[:10],
+                    created_at=time.time(),
+                )
+            )  # fmt: skip
+        return key
+
+    def owner_of_key(self, key: str) -> str | None:
+        query = select(api_keys.c.id).where(
+            api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def count_keys(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(api_keys)).scalar_one())
+
+    # ------------------------------------------------------------ tasks
+
+    def create_task(
+        self,
+        *,
+        owner: str,
+        app: str,
+        input: dict[str, Any],
+        file_ids: dict[str, Any],
+        session_id: str | None = None,
+        webhook: str | None = None,
+        log: str = "",
+    ) -> dict[str, Any]:
+        now = time.time()
+        task_id = new_id()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(tasks).values(
+                    id=task_id, owner=owner, app=app, status=int(TaskStatus.RECEIVED),
+                    input=input, files=file_ids, logs=log, progress=0, session_id=session_id,
+                    webhook=webhook, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+            self._event(conn, task_id, TaskStatus.RECEIVED, 0, log, None, None)
+        task = self.get_task(task_id)
+        assert task is not None
+        return task
+
+    def get_task(self, task_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        query = select(tasks).where(tasks.c.id == task_id)
+        if owner is not None:
+            query = query.where(tasks.c.owner == owner)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def list_tasks(
+        self, owner: str, *, limit: int, before: int | None = None
+    ) -> list[dict[str, Any]]:
+        query = select(tasks).where(tasks.c.owner == owner)
+        if before is not None:
+            query = query.where(tasks.c.seq < before)
+        query = query.order_by(tasks.c.seq.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def status_of(self, task_id: str) -> TaskStatus | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id)).scalar()
+        return None if value is None else TaskStatus(value)
+
+    def update(
+        self,
+        task_id: str,
+        *,
+        status: TaskStatus | None = None,
+        progress: int | None = None,
+        log: str | None = None,
+        output: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        expect: tuple[TaskStatus, ...] | None = None,
+    ) -> bool:
+        """Change a task that is not terminal (and, with ``expect``, in one of those states).
+
+        Returns False, changing nothing, when the task is terminal or not as expected:
+        a cancelled task can never be completed by a slow worker.
+        """
+        now = time.time()
+        values: dict[str, Any] = {"updated_at": now}
+        if status is not None:
+            values["status"] = int(status)
+            if status == TaskStatus.PREPARING:
+                values["started_at"] = now
+            if status.is_terminal():
+                values["completed_at"] = now
+        if progress is not None:
+            values["progress"] = max(0, min(100, progress))
+        if output is not None:
+            values["output"] = output
+        if error is not None:
+            values["error"] = error
+        if log:
+            values["logs"] = tasks.c.logs + log
+        query = update(tasks).where(tasks.c.id == task_id)
+        query = query.where(tasks.c.status.notin_([int(s) for s in TERMINAL]))
+        if expect is not None:
+            query = query.where(tasks.c.status.in_([int(s) for s in expect]))
+        with self.engine.begin() as conn:
+            if conn.execute(query.values(**values)).rowcount == 0:
+                return False
+            row = conn.execute(
+                select(tasks.c.status, tasks.c.progress).where(tasks.c.id == task_id)
+            ).one()
+            self._event(conn, task_id, TaskStatus(row.status), row.progress, log, output, error)
+        return True
+
+    def _event(
+        self,
+        conn: Any,
+        task_id: str,
+        status: TaskStatus,
+        progress: int,
+        log: str | None,
+        output: dict[str, Any] | None,
+        error: dict[str, Any] | None,
+    ) -> None:
+        payload: dict[str, Any] = {
+            "status": int(status), "status_name": status.name, "progress": progress,
+        }  # fmt: skip
+        if log:
+            payload["logs"] = log
+        if output is not None:
+            payload["output"] = output
+        if error is not None:
+            payload["error"] = error
+        conn.execute(insert(task_events).values(task_id=task_id, payload=payload))
+
+    def events_after(self, task_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        query = (
+            select(task_events.c.seq, task_events.c.payload)
+            .where(task_events.c.task_id == task_id, task_events.c.seq > after)
+            .order_by(task_events.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [(r.seq, r.payload) for r in conn.execute(query)]
+
+    def unfinished(self) -> list[dict[str, Any]]:
+        query = select(tasks.c.id, tasks.c.status).where(
+            tasks.c.status.notin_([int(s) for s in TERMINAL])
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def count_by_status(self) -> dict[int, int]:
+        query = select(tasks.c.status, func.count()).group_by(tasks.c.status)
+        with self.engine.connect() as conn:
+            return {int(s): int(c) for s, c in conn.execute(query)}
+
+    # ------------------------------------------------------------ files
+
+    def add_file(self, record: FileRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(files).values(
+                    id=record.id, owner=record.owner, filename=record.filename,
+                    content_type=record.content_type, size=record.size, created_at=time.time(),
+                )
+            )  # fmt: skip
+
+    def get_file(self, file_id: str, owner: str | None = None) -> FileRecord | None:
+        query = select(files).where(files.c.id == file_id)
+        if owner is not None:
+            query = query.where(files.c.owner == owner)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return FileRecord(row["id"], row["owner"], row["filename"], row["content_type"], row["size"])
+
+
+def task_json(row: dict[str, Any], files_base: str) -> dict[str, Any]:
+    """A task row as the API shows it (SPEC §5), with absolute file URIs."""
+    status = TaskStatus(row["status"])
+    return {
+        "id": row["id"],
+        "app": row["app"],
+        "status": int(status),
+        "status_name": status.name,
+        "input": row["input"],
+        "output": absolute_output(row["output"], files_base),
+        "error": row["error"],
+        "logs": row["logs"],
+        "progress": row["progress"],
+        "session_id": row["session_id"],
+        "webhook": row["webhook"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+        "started_at": iso(row["started_at"]),
+        "completed_at": iso(row["completed_at"]),
+    }
+
+
+def absolute_output(output: dict[str, Any] | None, files_base: str) -> dict[str, Any] | None:
+    """Stored outputs hold ``/files/{id}``; clients get ``{base}/files/{id}``."""
+    if not output:
+        return output
+    out = json.loads(json.dumps(output))
+    for image in out.get("images", []):
+        if image.get("uri", "").startswith("/"):
+            image["uri"] = files_base.rstrip("/") + image["uri"]
+    return out

@@ -1,0 +1,223 @@
+"""The worker: takes one task at a time from the queue and carries it to a terminal status.
+
+For each task: decode the stored inputs, build the engine ``Request``, run the
+engine with a progress callback that stops it on cancel, apply the keep-pixels
+composite, encode, store the files and write ``output_meta``. Statuses follow
+SPEC §5: PREPARING → RUNNING → UPLOADING → COMPLETED (or FAILED / CANCELLED).
+A worker process never serves HTTP; the API process never runs an engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import time
+import traceback
+from multiprocessing.queues import Queue as MPQueue
+from typing import Any
+
+from PIL import Image
+
+from brushwork.apps.registry import Registry
+from brushwork.contract import CONTENT_TYPES, AppInput, TaskStatus, output_meta, parse_input
+from brushwork.engines.base import Engine, Request, TaskCancelled
+from brushwork.errors import BrushworkError, EngineFailed
+from brushwork.files.store import LocalFileStore
+from brushwork.imaging import codecs, masks
+from brushwork.imaging.composite import keep_composite
+from brushwork.imaging.limits import MAX_MASK_BYTES
+from brushwork.settings import Settings
+from brushwork.tasks.queue import TaskQueue
+from brushwork.tasks.store import Store
+
+log = logging.getLogger("brushwork.worker")
+
+PROGRESS_START, PROGRESS_END = 5, 95  # engine progress maps into this band of 0..100
+CANCEL_CHECK_SECONDS = 0.1
+
+
+class TaskProgress:
+    """The engine's progress callback: writes progress and logs, raises when cancelled."""
+
+    def __init__(self, store: Store, task_id: str):
+        self.store = store
+        self.task_id = task_id
+        self._last_pct = -1
+        self._last_check = 0.0
+        self._cancelled = False
+
+    def cancelled(self) -> bool:
+        now = time.monotonic()
+        if not self._cancelled and now - self._last_check >= CANCEL_CHECK_SECONDS:
+            self._last_check = now
+            self._cancelled = self.store.status_of(self.task_id) == TaskStatus.CANCELLED
+        return self._cancelled
+
+    def __call__(
+        self, fraction: float, message: str | None = None, preview: Image.Image | None = None
+    ) -> None:
+        if self.cancelled():
+            raise TaskCancelled
+        pct = PROGRESS_START + round((PROGRESS_END - PROGRESS_START) * min(max(fraction, 0), 1))
+        if pct != self._last_pct or message:
+            self._last_pct = pct
+            line = f"{message}\n" if message else None
+            if not self.store.update(self.task_id, progress=pct, log=line):
+                raise TaskCancelled
+
+
+class Worker:
+    def __init__(self, settings: Settings, doorbell: MPQueue[Any] | None = None, name: str = "w1"):
+        self.settings = settings
+        self.name = name
+        self.store = Store(settings.database_path)
+        self.files = LocalFileStore(settings.files_dir, self.store)
+        self.queue = TaskQueue(settings.queue_path, doorbell)
+        self.registry = Registry(settings.plugins)
+        self._loaded: set[str] = set()
+        self.stopping = False
+
+    def serve_forever(self) -> None:
+        signal.signal(signal.SIGTERM, self._drain)
+        signal.signal(signal.SIGINT, self._drain)
+        while not self.stopping:
+            task_id = self.queue.take(self.settings.queue_poll_seconds)
+            if task_id is not None:
+                self.run_task(task_id)
+
+    def _drain(self, *_: object) -> None:
+        self.stopping = True  # finish the current task, take no new one
+
+    def run_task(self, task_id: str) -> None:
+        task = self.store.get_task(task_id)
+        if task is None or TaskStatus(task["status"]).is_terminal():
+            return
+        if not self.store.update(
+            task_id, status=TaskStatus.PREPARING, log=f"picked up by worker {self.name}\n"
+        ):
+            return
+        try:
+            self._execute(task)
+        except TaskCancelled:
+            log.info("task %s cancelled while running", task_id)
+        except BrushworkError as exc:
+            self._fail(task_id, exc)
+        except Exception as exc:
+            log.error("task %s: engine failure\n%s", task_id, traceback.format_exc())
+            self._fail(task_id, EngineFailed(f"the engine failed: {type(exc).__name__}: {exc}"))
+
+    def _fail(self, task_id: str, exc: BrushworkError) -> None:
+        self.store.update(
+            task_id,
+            status=TaskStatus.FAILED,
+            error=exc.envelope()["error"],
+            log=f"failed: {exc.message}\n",
+        )
+
+    def _execute(self, task: dict[str, Any]) -> None:
+        task_id = task["id"]
+        inp = parse_input(task["input"])
+        spec = self.registry.spec(task["app"])
+        engine = self._engine(task["app"])
+        request, sources = self._request(task, inp)
+        progress = TaskProgress(self.store, task_id)
+        self.store.update(
+            task_id,
+            status=TaskStatus.RUNNING,
+            progress=PROGRESS_START,
+            log=f"{request.mode} {request.width}x{request.height} n={request.n} "
+            f"quality={request.quality} seed={request.seed}\n",
+        )
+        started = time.perf_counter()
+        images = engine.run(request, progress, progress.cancelled)
+        engine_s = time.perf_counter() - started
+        self._check_engine_output(images, request)
+        if request.mode == "inpaint":
+            assert request.mask is not None
+            images = [keep_composite(request.images[0], im, request.mask) for im in images]
+        if not self.store.update(task_id, status=TaskStatus.UPLOADING, progress=PROGRESS_END):
+            raise TaskCancelled
+        started = time.perf_counter()
+        refs = [self._save(task, inp, image, i) for i, image in enumerate(images)]
+        encode_s = time.perf_counter() - started
+        meta = output_meta(
+            prompt=inp.prompt, input_sizes=sources, width=request.width, height=request.height,
+            n=request.n, mode=request.mode, quality=request.quality, engine=engine.name,
+            priced=spec.priced,
+        )  # fmt: skip
+        meta["seed"] = request.seed
+        meta["timings"] = {"engine_s": round(engine_s, 4), "encode_s": round(encode_s, 4)}
+        self.store.update(
+            task_id,
+            status=TaskStatus.COMPLETED,
+            progress=100,
+            output={"images": refs, "output_meta": meta},
+            log=f"completed: engine {engine_s * 1000:.0f} ms, encode {encode_s * 1000:.0f} ms\n",
+        )
+
+    def _engine(self, app_id: str) -> Engine:
+        engine = self.registry.engine(app_id)
+        if app_id not in self._loaded:
+            engine.load()
+            self._loaded.add(app_id)
+        return engine
+
+    def _request(
+        self, task: dict[str, Any], inp: AppInput
+    ) -> tuple[Request, list[tuple[int, int]]]:
+        file_ids = task["files"]
+        images = [
+            codecs.decode(self.files.read(fid), label=f"images[{i}]").image
+            for i, fid in enumerate(file_ids.get("images", []))
+        ]
+        sources = [im.size for im in images]
+        size, note = inp.resolve_size(sources[0] if sources else None)
+        if note:
+            self.store.update(task["id"], log=note + "\n")
+        edit = None
+        if file_ids.get("mask"):
+            mask = codecs.decode(self.files.read(file_ids["mask"]), param="mask", limit=MAX_MASK_BYTES)
+            masks.check_mask_size(mask.size, images[0].size)
+            edit = masks.resize_edit_map(masks.edit_map(mask.image), size)
+            if images[0].size != size:
+                images[0] = images[0].resize(size, Image.Resampling.LANCZOS)
+        seed = inp.seed if inp.seed is not None else secrets.randbits(32)
+        request = Request(
+            mode=inp.mode, prompt=inp.prompt.strip(), width=size[0], height=size[1], n=inp.n,
+            quality=inp.resolved_quality, seed=seed, images=images, mask=edit,
+        )  # fmt: skip
+        return request, sources
+
+    @staticmethod
+    def _check_engine_output(images: list[Image.Image], request: Request) -> None:
+        if len(images) != request.n:
+            raise EngineFailed(f"the engine returned {len(images)} images, expected {request.n}")
+        for image in images:
+            if image.size != request.size:
+                raise EngineFailed(
+                    f"the engine returned {image.size[0]}x{image.size[1]}, "
+                    f"expected {request.width}x{request.height}"
+                )
+
+    def _save(self, task: dict[str, Any], inp: AppInput, image: Image.Image, i: int) -> dict[str, Any]:
+        fmt = inp.output_format
+        data = codecs.encode(image, fmt, inp.output_compression)
+        record = self.files.put(
+            data,
+            owner=task["owner"],
+            filename=f"{task['id'][:12]}-{i}.{'jpg' if fmt == 'jpeg' else fmt}",
+            content_type=CONTENT_TYPES[fmt],
+        )
+        return {
+            "uri": f"/files/{record.id}",
+            "filename": record.filename,
+            "content_type": record.content_type,
+            "size": record.size,
+        }
+
+
+def worker_process(settings_data: dict[str, Any], doorbell: MPQueue[Any] | None, name: str) -> None:
+    """Entry point of a worker process started by ``brushwork serve``."""
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
+    Worker(Settings(**settings_data), doorbell, name).serve_forever()
