@@ -8,10 +8,13 @@ and ``--json`` prints machine-readable results for scripts.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -263,3 +266,53 @@ def task_get(
     with _client(base_url, api_key) as client:
         task = follow(client, client.tasks.stream(task_id)) if follow_ else client.tasks.get(task_id)
         out.print_json(json.dumps(task))
+
+
+DEMO_PROMPT = 'A poster that says "Hello from brushwork" at sunset, with a starry sky'
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BrushworkError(f"the server exited with code {proc.returncode}; see its output")
+        try:
+            if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise BrushworkError(f"the server did not answer at {base} within {timeout:.0f} s")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="port for the local server")] = 8420,
+    output: Annotated[Path, typer.Option("-o", "--output", help="where the sample goes")]
+    = Path("out/sample.png"),
+    keep_serving: Annotated[bool, typer.Option(help="keep the server running afterwards")] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Start a local dev server, generate a sample through the SDK, then keep serving."""
+    cmd = [sys.executable, "-m", "brushwork.cli", "serve", "--dev", "--port", str(port)]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(cmd)
+    try:
+        wait_healthy(base, proc, timeout=60)
+        console.print(f"generating a sample: {DEMO_PROMPT!r}")
+        with inference(base_url=base) as client:
+            params = {"app": "brushwork/studio", "input": {"prompt": DEMO_PROMPT, "seed": 7}}
+            task = follow(client, client.run(params, stream=True))
+            output.parent.mkdir(parents=True, exist_ok=True)
+            _finish(client, task, output, as_json=False)
+        console.print(f"[green]sample written to {output.resolve()}[/green]")
+        if keep_serving:
+            console.print(f"server running at {base} (dev mode) - Ctrl-C to stop")
+            proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proc.terminate()
+        proc.wait(15)

@@ -76,20 +76,31 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await error_response(self._too_large())(scope, receive, send)
+        if length is not None and length.isdigit():
+            if int(length) > self.max_bytes:
+                await error_response(self._too_large())(scope, receive, send)
+                return
+            # the HTTP server enforces Content-Length, so the body cannot outgrow it
+            await self.app(scope, receive, send)
             return
+        # No length (chunked): read up to the limit here, so an oversize body gets 413
+        # and never a parse error from deeper down.
+        messages: list[Message] = []
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
+            messages.append(message)
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise self._too_large()
-            return message
+                await error_response(self._too_large())(scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"the request body is over {self.max_bytes:,} bytes")

@@ -37,14 +37,16 @@ def resolve(inp: AppInput, owner: str, svc: Services, files_base: str) -> Resolv
     image_ids: list[str] = []
     first = None
     for i, ref in enumerate(inp.images):
-        data, existing = load(ref, owner, svc, param="images", label=f"images[{i}]")
+        data, existing = load(ref, owner, svc, files_base, param="images", label=f"images[{i}]")
         decoded = codecs.decode(data, param="images", label=f"images[{i}]")
         first = first or decoded
         image_ids.append(existing or _store(data, decoded.format, owner, svc, f"image-{i}"))
     mask_id = None
     if inp.mask is not None:
         assert first is not None  # AppInput refuses a mask without images
-        data, existing = load(inp.mask, owner, svc, param="mask", label="mask", limit=MAX_MASK_BYTES)
+        data, existing = load(
+            inp.mask, owner, svc, files_base, param="mask", label="mask", limit=MAX_MASK_BYTES
+        )
         decoded = codecs.decode(data, param="mask", limit=MAX_MASK_BYTES)
         masks.check_mask_size(decoded.size, first.size)
         mask_id = existing or _store(data, decoded.format, owner, svc, "mask")
@@ -64,19 +66,25 @@ def _store(data: bytes, fmt: str, owner: str, svc: Services, stem: str) -> str:
 
 
 def load(
-    ref: str, owner: str, svc: Services, *, param: str, label: str, limit: int = MAX_IMAGE_BYTES
+    ref: str,
+    owner: str,
+    svc: Services,
+    files_base: str,
+    *,
+    param: str,
+    label: str,
+    limit: int = MAX_IMAGE_BYTES,
 ) -> tuple[bytes, str | None]:
     """The bytes a reference points at, and the stored file id when it is one of ours."""
     if not isinstance(ref, str) or not ref.strip():
         raise InvalidInput(f"{label} must be a non-empty string", param=param)
     ref = ref.strip()
-    own = _own_file_id(ref)
+    own = _own_file_id(ref, files_base)
     if own is not None:
         record = svc.store.get_file(own, owner)
-        if record is not None:
-            return svc.files.read(record.id), record.id
-        if not ref.startswith(("http://", "https://")):
+        if record is None:  # someone else's file looks exactly like a missing one
             raise NotFound(f"{label}: file {own} not found", param=param)
+        return svc.files.read(record.id), record.id
     if ref.startswith(("http://", "https://")):
         allow = svc.settings.allow_private_urls
         return fetch.fetch(ref, param=param, max_bytes=limit, allow_private=allow), None
@@ -88,9 +96,13 @@ def load(
     return _b64(ref, param, label, limit), None
 
 
-def _own_file_id(ref: str) -> str | None:
-    path = urlsplit(ref).path if ref.startswith(("http://", "https://")) else ref
-    match = _FILE_PATH.fullmatch(path)
+def _own_file_id(ref: str, files_base: str) -> str | None:
+    """The file id when ``ref`` names a file of this server (its uri or ``/files/{id}``)."""
+    if ref.startswith(("http://", "https://")):
+        if not ref.startswith(files_base.rstrip("/") + "/files/"):
+            return None
+        ref = urlsplit(ref).path
+    match = _FILE_PATH.fullmatch(ref)
     return match.group(1) if match else None
 
 

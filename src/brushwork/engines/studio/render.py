@@ -55,13 +55,16 @@ def gradient(h: int, w: int, stops: list[tuple[float, RGB]]) -> Canvas:
 
 
 def paint_below(canvas: Canvas, line: np.ndarray, colour: np.ndarray, shade: float = 0.0) -> None:
-    """Fill everything under ``line`` (per column) with ``colour``, darker further down."""
-    h, w = canvas.shape[:2]
+    """Fill everything under ``line`` (per column) with ``colour``, darker further down.
+
+    The edge is anti-aliased over one pixel so silhouettes stay smooth when upscaled.
+    """
+    h = canvas.shape[0]
     ys = np.arange(h, dtype=np.float32)[:, None] / h
-    below = ys >= line[None, :]
+    cover = np.clip((ys - line[None, :]) * h + 0.5, 0, 1)[:, :, None]
     depth = np.clip((ys - line[None, :]) * 2, 0, 1)
     fill = colour[None, None, :] * (1 - shade * depth[:, :, None])
-    canvas[below] = np.broadcast_to(fill, canvas.shape)[below]
+    canvas[:] = canvas * (1 - cover) + fill * cover
 
 
 def disc(canvas: Canvas, cx: float, cy: float, r: float, colour: np.ndarray, glow: float) -> None:

@@ -1,0 +1,143 @@
+"""Fixtures: an in-process app with a real store and a synchronous worker, and a real server.
+
+The in-process ``api`` fixture drives FastAPI through its TestClient and runs
+queued tasks with a real ``Worker`` in the test's own process, so pipeline
+tests are fast and deterministic. The ``server`` fixture (e2e) starts
+``brushwork serve`` as a separate process on a free port, workers and all.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from brushwork.server import create_app
+from brushwork.settings import Settings
+from brushwork.tasks.worker import Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = [
+    "test/slow=tests.plugins.engines_for_tests:SlowEngine",
+    "test/broken=tests.plugins.engines_for_tests:BrokenEngine",
+    "test/unavailable=tests.plugins.engines_for_tests:UnavailableEngine",
+]
+
+
+@dataclass
+class Api:
+    http: TestClient
+    worker: Worker
+    key: str
+    settings: Settings
+
+    def run(self, input: dict[str, Any], app: str = "brushwork/studio", **body: Any) -> httpx.Response:
+        return self.http.post("/apps/run", json={"app": app, "input": input, **body})
+
+    def drain(self) -> int:
+        """Run every queued task to its end in this process; returns how many ran."""
+        count = 0
+        while (task_id := self.worker.queue._dequeue()) is not None:
+            self.worker.run_task(task_id)
+            count += 1
+        return count
+
+    def complete(self, input: dict[str, Any], app: str = "brushwork/studio") -> dict[str, Any]:
+        response = self.run(input, app)
+        assert response.status_code == 202, response.text
+        self.drain()
+        task: dict[str, Any] = self.http.get(f"/tasks/{response.json()['id']}").json()
+        return task
+
+    def download(self, uri: str) -> bytes:
+        response = self.http.get(uri)
+        assert response.status_code == 200, response.text
+        return response.content
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", plugins=PLUGINS, workers=1)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    app = create_app(settings)
+    key = app.state.services.store.create_key("test")
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as http:
+        yield Api(http, Worker(settings), key, settings)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    key: str
+    data_dir: Path
+    proc: subprocess.Popen[bytes]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "BRUSHWORK_BASE_URL": self.base_url, "BRUSHWORK_API_KEY": self.key}
+
+
+def start_server(data_dir: Path, *extra: str) -> Server:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "BRUSHWORK_PLUGINS": '["' + '","'.join(PLUGINS) + '"]',
+    }
+    brushwork = [sys.executable, "-m", "brushwork.cli"]
+    key = subprocess.run(
+        [*brushwork, "keys", "create", "--data-dir", str(data_dir)],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout.strip()  # fmt: skip
+    port = free_port()
+    log = (data_dir / "server.log").open("ab")
+    proc = subprocess.Popen(
+        [*brushwork, "serve", "--port", str(port), "--data-dir", str(data_dir), "--workers", "2", *extra],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log.close()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited: " + (data_dir / "server.log").read_text())
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return Server(base, key, data_dir, proc)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(tmp_path_factory.mktemp("server"))
+    yield srv
+    stop_server(srv)

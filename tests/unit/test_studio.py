@@ -1,0 +1,138 @@
+"""Studio v0: honours the prompt (text, colours, scene, style), exact sizes, seeded determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from brushwork.engines.base import Request, TaskCancelled
+from brushwork.engines.studio import StudioEngine, text
+from brushwork.engines.studio.prompt import COLOURS, parse, quoted_strings
+from tests.helpers import photo, rect_mask
+
+
+def no_progress(fraction: float, message: str | None = None, preview: Image.Image | None = None) -> None:
+    return None
+
+
+def render(prompt: str, width: int = 512, height: int = 512, n: int = 1, seed: int = 1,
+           quality: str = "low", **kw) -> list[Image.Image]:  # fmt: skip
+    engine = StudioEngine()
+    engine.load()
+    request = Request(mode=kw.pop("mode", "generate"), prompt=prompt, width=width, height=height,
+                      n=n, quality=quality, seed=seed, **kw)  # fmt: skip
+    return engine.run(request, no_progress, lambda: False)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ('a sign that says "OPEN 24 HOURS"', ["OPEN 24 HOURS"]),
+        ("“Grand Opening” and «Soldes»", ["Grand Opening", "Soldes"]),
+        ("a banner reading 「新年快乐」", ["新年快乐"]),
+        ("it's the cat's hat", []),
+        ("the word 'Bonjour' on a wall", ["Bonjour"]),
+        ('mixed "नमस्ते world" ', ["नमस्ते world"]),
+    ],
+)
+def test_quoted_strings_are_taken_exactly(prompt: str, expected: list[str]) -> None:
+    assert quoted_strings(prompt) == expected
+
+
+def test_parse_reads_colour_scene_style_and_text_colour() -> None:
+    parsed = parse('a red kite over the ocean at sunset, watercolor, "FLY" in gold letters')
+    assert parsed.colours[0] == COLOURS["red"]
+    assert parsed.scene == "sunset"
+    assert "watercolour" in parsed.styles
+    assert parsed.text_colour == COLOURS["gold"]
+    assert parse('a poster "Blue Night"').colours == []  # quoted words are text, not wishes
+
+
+@pytest.mark.parametrize("size", [(512, 512), (1536, 512), (480, 1440), (3840, 2160)])
+def test_every_image_has_exactly_the_requested_size(size: tuple[int, int]) -> None:
+    (image,) = render('a poster "Size"', *size)
+    assert image.size == size and image.mode == "RGB"
+
+
+def test_same_seed_same_pixels_and_n_distinct_variations() -> None:
+    first = render('a forest "Hello"', n=3, seed=42)
+    again = render('a forest "Hello"', n=3, seed=42)
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, again, strict=True))
+    arrays = [np.asarray(im, dtype=np.int16) for im in first]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert np.abs(arrays[i] - arrays[j]).mean() > 2.0
+
+
+def test_quoted_text_is_drawn() -> None:
+    (with_text,) = render('a night sky "Hello"', seed=3)
+    (without,) = render("a night sky", seed=3)
+    diff = np.abs(np.asarray(with_text, dtype=np.int16) - np.asarray(without, dtype=np.int16))
+    assert (diff.max(axis=2) > 60).mean() > 0.01
+
+
+def test_prompt_colour_changes_the_picture() -> None:
+    (red,) = render("a red abstract background", seed=5)
+    (blue,) = render("a blue abstract background", seed=5)
+    r = np.asarray(red, dtype=np.float32).mean(axis=(0, 1))
+    b = np.asarray(blue, dtype=np.float32).mean(axis=(0, 1))
+    assert r[0] > r[2] and b[2] > b[0]
+
+
+@pytest.mark.parametrize("style", ["pixel art", "neon", "vintage", "black and white", "watercolor",
+                                   "pencil sketch", "oil painting"])  # fmt: skip
+def test_every_style_renders_at_low_tier(style: str) -> None:
+    (plain,) = render("mountains", seed=9)
+    (styled,) = render(f"mountains, {style}", seed=9)
+    assert styled.size == plain.size
+    assert np.abs(np.asarray(styled, np.int16) - np.asarray(plain, np.int16)).mean() > 3
+
+
+@pytest.mark.parametrize("script_text", ["नमस्ते", "স্বাগতম", "مرحبا", "Ünïcødé"])
+def test_scripts_get_a_font_that_covers_them(script_text: str) -> None:
+    path = text.font_for(text.script_of(script_text))
+    assert path is not None and path.exists()
+
+
+def test_inpaint_fills_only_the_mask_region_and_varies_by_seed() -> None:
+    source = photo(256, 256, seed=2)
+    edit = np.asarray(rect_mask(256, 256, (80, 80, 160, 160)), np.float32) / 255
+    a, b = render("clean up", 256, 256, n=2, mode="inpaint", images=[source], mask=edit)
+    assert a.size == (256, 256)
+    assert not np.array_equal(np.asarray(a)[90:150, 90:150], np.asarray(b)[90:150, 90:150])
+
+
+def test_reference_edit_uses_the_reference() -> None:
+    ref = photo(400, 300, seed=4)
+    (out,) = render('make it blue "SALE"', 512, 512, mode="edit", images=[ref])
+    assert out.size == (512, 512)
+
+
+def test_progress_can_stop_the_engine() -> None:
+    def cancelling(fraction: float, message: str | None = None, preview: Image.Image | None = None) -> None:
+        raise TaskCancelled
+
+    engine = StudioEngine()
+    request = Request(mode="generate", prompt="x", width=512, height=512, n=3, quality="low", seed=1)
+    with pytest.raises(TaskCancelled):
+        engine.run(request, cancelling, lambda: True)
+
+
+def test_missing_fonts_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setattr(text, "FONT_DIRS", ())
+    monkeypatch.setenv("BRUSHWORK_FONTS_DIR", str(tmp_path))
+    text.find_font.cache_clear()
+    try:
+        reason = StudioEngine().unavailable_reason()
+        assert reason is not None and "fonts-noto-core" in reason
+        with pytest.raises(RuntimeError, match="fonts-noto-core"):
+            StudioEngine().load()
+    finally:
+        text.find_font.cache_clear()
+
+
+def test_missing_raqm_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text.features, "check", lambda name: False)
+    reason = text.missing_requirements()
+    assert reason is not None and "libfribidi0" in reason
