@@ -8,6 +8,7 @@ Importing this package never imports the server, the engines or torch.
 from brushwork.client._async import AsyncClient, async_inference
 from brushwork.client._sync import Client, inference
 from brushwork.contract import TaskStatus, fit_size
+from brushwork.signing import WebhookVerificationError, verify_webhook
 from brushwork.errors import (
     APIConnectionError,
     BrushworkError,
@@ -41,8 +42,10 @@ __all__ = [
     "TaskStatus",
     "Unauthorized",
     "UnprocessableImage",
+    "WebhookVerificationError",
     "__version__",
     "async_inference",
     "fit_size",
     "inference",
+    "verify_webhook",
 ]

@@ -44,7 +44,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(128 * 1024 * 1024, ge=1024)
     queue_poll_seconds: float = Field(0.5, gt=0, le=10)
     wait_timeout_seconds: float = Field(600, gt=0)
-    allow_private_urls: bool = False
+    allow_private_urls: bool = Field(
+        False, description="let URL inputs and webhooks reach private addresses (operator opt-in)"
+    )
+    webhook_retry_scale: float = Field(
+        1.0, gt=0, le=1, description="shrinks the retry schedule (tests)"
+    )
     cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("cors_origins")

@@ -92,7 +92,12 @@ def keys_create(
     from brushwork.tasks.store import Store
 
     settings = _settings(data_dir=data_dir)
-    out.print(Store(settings.database_path).create_key(name))
+    store = Store(settings.database_path)
+    key = store.create_key(name)
+    out.print(key)
+    owner = store.owner_of_key(key)
+    assert owner is not None
+    console.print(f"webhook signing secret for this key: {store.webhook_secret(owner)}")
 
 
 # ---------------------------------------------------------------- client side

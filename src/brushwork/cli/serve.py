@@ -95,6 +95,9 @@ def serve(settings: Settings, announce: Any = print) -> None:
     if key:
         announce(f"Created your first API key (shown once, stored only as a hash):\n  {key}")
         announce("Use it as: export BRUSHWORK_API_KEY=" + key)
+        owner = store.owner_of_key(key)
+        assert owner is not None
+        announce(f"Webhooks to this key's tasks are signed with: {store.webhook_secret(owner)}")
     interrupted = recover(store)
     if interrupted:
         announce(f"{interrupted} task(s) interrupted by the last stop were marked failed")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from multiprocessing.queues import Queue as MPQueue
 from typing import Any
 
@@ -12,16 +14,34 @@ from brushwork.server import errors
 from brushwork.server.routes import apps, files, health, tasks
 from brushwork.server.services import Services
 from brushwork.settings import Settings
+from brushwork.tasks.webhooks import Dispatcher
 
 
 def create_app(settings: Settings | None = None, doorbell: MPQueue[Any] | None = None) -> FastAPI:
     settings = settings or Settings()
+    services = Services.build(settings, doorbell)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        dispatcher = Dispatcher(
+            services.store,
+            settings.public_url or f"http://{settings.host}:{settings.port}",
+            retry_scale=settings.webhook_retry_scale,
+            allow_private=settings.allow_private_urls,
+        )
+        dispatcher.start()
+        try:
+            yield
+        finally:
+            dispatcher.stop()
+
     app = FastAPI(
         title="brushwork",
         version=__version__,
         description="Self-hosted image generation and editing (the gpt-image-2 app contract).",
+        lifespan=lifespan,
     )
-    app.state.services = Services.build(settings, doorbell)
+    app.state.services = services
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (health, apps, tasks, files):

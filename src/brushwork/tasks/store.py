@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     create_engine,
     event,
     func,
@@ -38,6 +39,7 @@ from sqlalchemy import (
 )
 
 from brushwork.contract import TERMINAL, TaskStatus
+from brushwork.signing import new_secret
 
 metadata = MetaData()
 
@@ -68,6 +70,9 @@ tasks = Table(
     Column("progress", Integer, nullable=False, default=0),
     Column("session_id", String(200)),
     Column("webhook", Text),
+    Column("webhook_state", String(16), index=True),  # pending | delivered | failed
+    Column("webhook_next_at", Float),
+    Column("webhook_attempts", JSON, nullable=False, default=list),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("started_at", Float),
@@ -80,6 +85,13 @@ task_events = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("task_id", String(32), nullable=False, index=True),
     Column("payload", JSON, nullable=False),
+)
+
+webhook_secrets = Table(
+    "webhook_secrets",
+    metadata,
+    Column("owner", String(32), primary_key=True),
+    Column("secret", String(100), nullable=False),
 )
 
 files = Table(
@@ -139,14 +151,26 @@ class Store:
     def create_key(self, name: str = "default") -> str:
         """Make a key; returns the only copy of the plain key (the store keeps its hash)."""
         key = KEY_PREFIX + secrets.token_urlsafe(32)
+        key_id = new_id()
         with self.engine.begin() as conn:
             conn.execute(
                 insert(api_keys).values(
-                    id=new_id(), name=name, key_hash=hash_key(key), prefix=key[:10],
+                    id=key_id, name=name, key_hash=hash_key(key), prefix=key[:10],
                     created_at=time.time(),
                 )
             )  # fmt: skip
+            conn.execute(insert(webhook_secrets).values(owner=key_id, secret=new_secret()))
         return key
+
+    def webhook_secret(self, owner: str) -> str:
+        """The owner's webhook signing secret (``whsec_…``), made on first use."""
+        with self.engine.begin() as conn:
+            query = select(webhook_secrets.c.secret).where(webhook_secrets.c.owner == owner)
+            found = conn.execute(query).scalar()
+            if found is None:
+                found = new_secret()
+                conn.execute(insert(webhook_secrets).values(owner=owner, secret=found))
+        return str(found)
 
     def owner_of_key(self, key: str) -> str | None:
         query = select(api_keys.c.id).where(
@@ -179,7 +203,7 @@ class Store:
                 insert(tasks).values(
                     id=task_id, owner=owner, app=app, status=int(TaskStatus.RECEIVED),
                     input=input, files=file_ids, logs=log, progress=0, session_id=session_id,
-                    webhook=webhook, created_at=now, updated_at=now,
+                    webhook=webhook, webhook_attempts=[], created_at=now, updated_at=now,
                 )
             )  # fmt: skip
             self._event(conn, task_id, TaskStatus.RECEIVED, 0, log, None, None)
@@ -234,6 +258,9 @@ class Store:
                 values["started_at"] = now
             if status.is_terminal():
                 values["completed_at"] = now
+                # the webhook outbox entry is written in the same transaction as the status
+                values["webhook_state"] = case((tasks.c.webhook.isnot(None), "pending"), else_=None)
+                values["webhook_next_at"] = now
         if progress is not None:
             values["progress"] = max(0, min(100, progress))
         if output is not None:
@@ -292,6 +319,47 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
+    def claim_webhooks(self, now: float, lease: float, limit: int = 20) -> list[dict[str, Any]]:
+        """Pending deliveries that are due, each leased for ``lease`` seconds to this caller."""
+        due = (
+            select(tasks.c.id)
+            .where(tasks.c.webhook_state == "pending", tasks.c.webhook_next_at <= now)
+            .limit(limit)
+        )
+        claimed = []
+        with self.engine.begin() as conn:
+            for task_id in conn.execute(due).scalars().all():
+                took = conn.execute(
+                    update(tasks)
+                    .where(
+                        tasks.c.id == task_id,
+                        tasks.c.webhook_state == "pending",
+                        tasks.c.webhook_next_at <= now,
+                    )
+                    .values(webhook_next_at=now + lease)
+                ).rowcount
+                if took:
+                    row = conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().one()
+                    claimed.append(dict(row))
+        return claimed
+
+    def record_webhook(
+        self, task_id: str, attempt: dict[str, Any], state: str, next_at: float | None
+    ) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(tasks.c.webhook_attempts).where(tasks.c.id == task_id)
+            ).scalar_one()
+            conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id)
+                .values(
+                    webhook_attempts=[*(row or []), attempt],
+                    webhook_state=state,
+                    webhook_next_at=next_at,
+                )
+            )
+
     def count_by_status(self) -> dict[int, int]:
         query = select(tasks.c.status, func.count()).group_by(tasks.c.status)
         with self.engine.connect() as conn:
@@ -334,6 +402,8 @@ def task_json(row: dict[str, Any], files_base: str) -> dict[str, Any]:
         "progress": row["progress"],
         "session_id": row["session_id"],
         "webhook": row["webhook"],
+        "webhook_state": row["webhook_state"],
+        "webhook_attempts": row["webhook_attempts"] or [],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
         "started_at": iso(row["started_at"]),

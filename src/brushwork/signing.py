@@ -1,0 +1,73 @@
+"""Standard Webhooks signatures: sign on the server, verify in the receiver (SDK).
+
+``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``
+keyed by the base64 part of a ``whsec_`` secret. Standard library only, so the
+SDK can ship :func:`verify_webhook` without new dependencies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from brushwork.errors import BrushworkError
+
+SECRET_PREFIX = "whsec_"
+TOLERANCE_SECONDS = 5 * 60
+
+
+class WebhookVerificationError(BrushworkError):
+    status = 400
+    type = "webhook_verification_error"
+    default_code = "invalid_signature"
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_key(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify_webhook(
+    payload: bytes | str,
+    headers: Mapping[str, str],
+    secret: str,
+    *,
+    tolerance: float = TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Check a delivery's signature and age; return the parsed body, or raise."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    msg_id, stamp, signatures = (
+        lower.get("webhook-id"), lower.get("webhook-timestamp"), lower.get("webhook-signature"),
+    )  # fmt: skip
+    if not (msg_id and stamp and signatures):
+        raise WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature")
+    try:
+        timestamp = int(stamp)
+    except ValueError:
+        raise WebhookVerificationError("webhook-timestamp is not a number") from None
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        raise WebhookVerificationError("webhook-timestamp is too old or too new")
+    body = payload.encode() if isinstance(payload, str) else payload
+    expected = sign(secret, msg_id, timestamp, body).split(",", 1)[1]
+    for candidate in signatures.split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value, expected):
+            parsed: dict[str, Any] = json.loads(body)
+            return parsed
+    raise WebhookVerificationError("no signature matches")
