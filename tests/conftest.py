@@ -41,7 +41,9 @@ class Api:
     key: str
     settings: Settings
 
-    def run(self, input: dict[str, Any], app: str = "brushwork/studio", **body: Any) -> httpx.Response:
+    def run(
+        self, input: dict[str, Any], app: str = "brushwork/studio", **body: Any
+    ) -> httpx.Response:
         return self.http.post("/apps/run", json={"app": app, "input": input, **body})
 
     def drain(self) -> int:
@@ -104,14 +106,29 @@ def start_server(data_dir: Path, *extra: str) -> Server:
     brushwork = [sys.executable, "-m", "brushwork.cli"]
     key = subprocess.run(
         [*brushwork, "keys", "create", "--data-dir", str(data_dir)],
-        check=True, capture_output=True, text=True, env=env,
-    ).stdout.strip()  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.strip()
     port = free_port()
     log = (data_dir / "server.log").open("ab")
     proc = subprocess.Popen(
-        [*brushwork, "serve", "--port", str(port), "--data-dir", str(data_dir), "--workers", "2", *extra],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            *brushwork,
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--workers",
+            "2",
+            *extra,
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     log.close()
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

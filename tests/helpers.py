@@ -1,4 +1,4 @@
-"""Tiny real things for tests: generated images, masks and bomb files. No network, no fixtures on disk."""
+"""Tiny real things for tests: generated images, masks and bomb files; nothing on disk."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def png(width: int = 512, height: int = 384, seed: int = 0) -> bytes:
     return encode(photo(width, height, seed))
 
 
-def rect_mask(width: int, height: int, box: tuple[int, int, int, int], mode: str = "L") -> Image.Image:
+def rect_mask(
+    width: int, height: int, box: tuple[int, int, int, int], mode: str = "L"
+) -> Image.Image:
     """White (edit) inside ``box``, black (keep) elsewhere; luminance convention."""
     arr = np.zeros((height, width), np.uint8)
     x0, y0, x1, y1 = box
@@ -56,7 +58,9 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     """A small PNG whose header claims a huge image (a decompression bomb)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     row = b"\x00" + b"\x00" * width

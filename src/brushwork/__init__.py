@@ -8,7 +8,6 @@ Importing this package never imports the server, the engines or torch.
 from brushwork.client._async import AsyncClient, async_inference
 from brushwork.client._sync import Client, inference
 from brushwork.contract import TaskStatus, fit_size
-from brushwork.signing import WebhookVerificationError, verify_webhook
 from brushwork.errors import (
     APIConnectionError,
     BrushworkError,
@@ -23,6 +22,7 @@ from brushwork.errors import (
     Unauthorized,
     UnprocessableImage,
 )
+from brushwork.signing import WebhookVerificationError, verify_webhook
 
 __version__ = "0.1.0"
 

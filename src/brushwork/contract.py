@@ -146,7 +146,11 @@ def parse_size(text: str) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- input
 
-_SIZE_SCHEMA = {"minimum": MIN_EDGE, "maximum": MAX_EDGE, "multipleOf": EDGE_MULTIPLE}
+_SIZE_SCHEMA: dict[str, Any] = {
+    "minimum": MIN_EDGE,
+    "maximum": MAX_EDGE,
+    "multipleOf": EDGE_MULTIPLE,
+}
 
 
 class AppInput(BaseModel):

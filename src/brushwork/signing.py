@@ -18,7 +18,7 @@ from typing import Any
 
 from brushwork.errors import BrushworkError
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 TOLERANCE_SECONDS = 5 * 60
 
 
@@ -53,8 +53,10 @@ def verify_webhook(
     """Check a delivery's signature and age; return the parsed body, or raise."""
     lower = {k.lower(): v for k, v in headers.items()}
     msg_id, stamp, signatures = (
-        lower.get("webhook-id"), lower.get("webhook-timestamp"), lower.get("webhook-signature"),
-    )  # fmt: skip
+        lower.get("webhook-id"),
+        lower.get("webhook-timestamp"),
+        lower.get("webhook-signature"),
+    )
     if not (msg_id and stamp and signatures):
         raise WebhookVerificationError("missing webhook-id, webhook-timestamp or webhook-signature")
     try:

@@ -37,7 +37,11 @@ def tasks_count(api: Api) -> int:
 
 
 def test_no_key_and_bad_key_are_401(api: Api) -> None:
-    for headers in ({"Authorization": ""}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic x"}):
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic x"},
+    ):
         response = api.http.get("/tasks", headers=headers)
         assert response.status_code == 401
         assert envelope(response)["type"] == "authentication_error"
@@ -92,7 +96,9 @@ def test_invalid_input_is_400_with_param_and_nothing_is_created(api: Api, fields
 
 def test_bad_request_bodies_get_the_envelope(api: Api) -> None:
     cases = [
-        api.http.post("/apps/run", content=b"{not json", headers={"Content-Type": "application/json"}),
+        api.http.post(
+            "/apps/run", content=b"{not json", headers={"Content-Type": "application/json"}
+        ),
         api.http.post("/apps/run", json={"input": {"prompt": "x"}}),
         api.http.post("/apps/run", json={"app": "brushwork/studio", "input": "x"}),
         api.http.post("/apps/run", json=[1, 2]),
@@ -160,8 +166,11 @@ def test_body_over_the_limit_is_413(tmp_path) -> None:
     body = json.dumps({"app": "brushwork/studio", "input": {"prompt": "x" * 20_000}})
     with TestClient(app) as http:
         sized = http.post("/apps/run", content=body, headers={"Content-Type": "application/json"})
-        chunked = http.post("/apps/run", content=iter([body.encode()[:6000], body.encode()[6000:]]),
-                            headers={"Content-Type": "application/json"})  # fmt: skip
+        chunked = http.post(
+            "/apps/run",
+            content=iter([body.encode()[:6000], body.encode()[6000:]]),
+            headers={"Content-Type": "application/json"},
+        )
         assert (sized.status_code, chunked.status_code) == (413, 413)
         assert envelope(sized)["code"] == envelope(chunked)["code"] == "payload_too_large"
         assert http.get("/tasks").json()["data"] == []
@@ -171,8 +180,17 @@ def test_body_over_the_limit_is_413(tmp_path) -> None:
 
 
 def test_generate_returns_n_files_of_the_requested_size_and_format(api: Api) -> None:
-    task = api.complete({"prompt": 'a poster "Hi"', "n": 2, "width": 1536, "height": 1024,
-                         "output_format": "webp", "output_compression": 70, "seed": 5})  # fmt: skip
+    task = api.complete(
+        {
+            "prompt": 'a poster "Hi"',
+            "n": 2,
+            "width": 1536,
+            "height": 1024,
+            "output_format": "webp",
+            "output_compression": 70,
+            "seed": 5,
+        }
+    )
     assert task["status"] == 9 and task["status_name"] == "COMPLETED"
     assert task["progress"] == 100 and task["started_at"] and task["completed_at"]
     images = task["output"]["images"]
@@ -184,7 +202,11 @@ def test_generate_returns_n_files_of_the_requested_size_and_format(api: Api) -> 
         assert len(data) == ref["size"]
         assert Image.open(io.BytesIO(data)).size == (1536, 1024)
     meta = task["output"]["output_meta"]
-    assert meta["outputs"][0]["extra"] == {"mode": "generate", "quality": "medium", "engine": "studio"}
+    assert meta["outputs"][0]["extra"] == {
+        "mode": "generate",
+        "quality": "medium",
+        "engine": "studio",
+    }
     assert meta["seed"] == 5
     assert "seed=5" in task["logs"]
 
@@ -203,33 +225,56 @@ def test_edit_takes_the_first_images_size_and_logs_a_fitted_size(api: Api) -> No
     out = odd["output"]["output_meta"]["outputs"][0]
     assert (out["width"] % 16, out["height"] % 16) == (0, 0)
     assert "nearest valid size" in odd["logs"]
-    assert odd["output"]["output_meta"]["inputs"][1] == {"type": "image", "width": 1000, "height": 700, "count": 1}
+    assert odd["output"]["output_meta"]["inputs"][1] == {
+        "type": "image",
+        "width": 1000,
+        "height": 700,
+        "count": 1,
+    }
 
 
 @pytest.mark.parametrize("convention", ["luminance", "alpha"])
 def test_ten_inpaint_passes_keep_kept_pixels_bit_identical(api: Api, convention: str) -> None:
-    original = photo(1024, 768, seed=7)  # a valid output size, so kept pixels are the original bytes
+    original = photo(
+        1024, 768, seed=7
+    )  # a valid output size, so kept pixels are the original bytes
     box = (100, 80, 260, 200)
     mask = rect_mask(1024, 768, box) if convention == "luminance" else alpha_mask(1024, 768, box)
     edit = np.zeros((768, 1024), np.float32)
     edit[80:200, 100:260] = 1
     current = encode(original)
-    mask_ref = api.http.post("/files", files={"file": ("m.png", encode(mask), "image/png")}).json()["uri"]
+    mask_ref = api.http.post("/files", files={"file": ("m.png", encode(mask), "image/png")}).json()[
+        "uri"
+    ]
     for i in range(10):
-        task = api.complete({"prompt": f'pass {i} "TEXT"' if i % 2 else "remove it",
-                             "images": [b64(current)], "mask": mask_ref, "seed": i})  # fmt: skip
+        task = api.complete(
+            {
+                "prompt": f'pass {i} "TEXT"' if i % 2 else "remove it",
+                "images": [b64(current)],
+                "mask": mask_ref,
+                "seed": i,
+            }
+        )
         assert task["status"] == 9, task["error"]
         assert task["output"]["output_meta"]["outputs"][0]["extra"]["mode"] == "inpaint"
         current = api.download(task["output"]["images"][0]["uri"])
         result = Image.open(io.BytesIO(current))
         assert kept_equal(original, result, edit)
-        assert not np.array_equal(np.asarray(result)[80:200, 100:260], np.asarray(original)[80:200, 100:260])
+        assert not np.array_equal(
+            np.asarray(result)[80:200, 100:260], np.asarray(original)[80:200, 100:260]
+        )
 
 
 def test_inpaint_at_another_output_size_keeps_the_resized_pixels(api: Api) -> None:
-    task = api.complete({"prompt": "fill", "images": [b64(png(512, 512))],
-                         "mask": b64(encode(rect_mask(512, 512, (0, 0, 256, 512)))),
-                         "width": 1024, "height": 1024})  # fmt: skip
+    task = api.complete(
+        {
+            "prompt": "fill",
+            "images": [b64(png(512, 512))],
+            "mask": b64(encode(rect_mask(512, 512, (0, 0, 256, 512)))),
+            "width": 1024,
+            "height": 1024,
+        }
+    )
     assert task["status"] == 9
     out = Image.open(io.BytesIO(api.download(task["output"]["images"][0]["uri"])))
     assert out.size == (1024, 1024)
@@ -264,9 +309,19 @@ def test_a_finished_task_stays_finished_when_cancelled(api: Api) -> None:
 def parse_sse(text: str) -> list[dict]:
     events = []
     for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        fields = dict(
+            line.split(": ", 1)
+            for line in block.splitlines()
+            if ": " in line and not line.startswith(":")
+        )
         if "data" in fields:
-            events.append({"id": fields.get("id"), "event": fields.get("event"), "data": json.loads(fields["data"])})
+            events.append(
+                {
+                    "id": fields.get("id"),
+                    "event": fields.get("event"),
+                    "data": json.loads(fields["data"]),
+                }
+            )
     return events
 
 
@@ -279,7 +334,9 @@ def test_stream_replays_everything_then_only_what_follows_last_event_id(api: Api
     ids = [int(e["id"]) for e in events if e["id"]]
     assert ids == sorted(ids)
     middle = ids[len(ids) // 2]
-    replay = parse_sse(api.http.get(f"/tasks/{task['id']}/stream", headers={"Last-Event-ID": str(middle)}).text)
+    replay = parse_sse(
+        api.http.get(f"/tasks/{task['id']}/stream", headers={"Last-Event-ID": str(middle)}).text
+    )
     assert [int(e["id"]) for e in replay if e["id"]] == [i for i in ids if i > middle]
     assert replay[-1]["event"] == "done"
 
@@ -294,7 +351,9 @@ def test_list_is_newest_first_and_paged(api: Api) -> None:
 
 
 def test_files_belong_to_their_owner(api: Api) -> None:
-    uploaded = api.http.post("/files", files={"file": ("../../etc/p.png", png(64, 64), "image/png")}).json()
+    uploaded = api.http.post(
+        "/files", files={"file": ("../../etc/p.png", png(64, 64), "image/png")}
+    ).json()
     assert uploaded["filename"] == "p.png" and uploaded["content_type"] == "image/png"
     assert api.http.get(uploaded["uri"]).content == png(64, 64)
     other = api.http.app.state.services.store.create_key("other")  # type: ignore[attr-defined]
@@ -304,10 +363,15 @@ def test_files_belong_to_their_owner(api: Api) -> None:
     assert api.http.get(f"/tasks/{task['id']}", headers=headers).status_code == 404
     assert api.http.post(f"/tasks/{task['id']}/cancel", headers=headers).status_code == 404
     assert api.http.get(f"/tasks/{task['id']}/stream", headers=headers).status_code == 404
-    stolen = api.run({"prompt": "x", "images": [uploaded["uri"]]}, )
+    stolen = api.run(
+        {"prompt": "x", "images": [uploaded["uri"]]},
+    )
     assert stolen.status_code == 202
-    as_other = api.http.post("/apps/run", headers=headers,
-                             json={"app": "brushwork/studio", "input": {"prompt": "x", "images": [uploaded["uri"]]}})  # fmt: skip
+    as_other = api.http.post(
+        "/apps/run",
+        headers=headers,
+        json={"app": "brushwork/studio", "input": {"prompt": "x", "images": [uploaded["uri"]]}},
+    )
     assert as_other.status_code == 404
 
 

@@ -53,19 +53,28 @@ class Receiver:
 
 @pytest.fixture
 def hooked(tmp_path) -> Iterator[tuple[TestClient, Worker, str]]:
-    settings = Settings(data_dir=tmp_path, plugins=PLUGINS, allow_private_urls=True,
-                        webhook_retry_scale=0.001)  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path, plugins=PLUGINS, allow_private_urls=True, webhook_retry_scale=0.001
+    )
     app = create_app(settings)
     key = app.state.services.store.create_key("hooks")
     with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as http:
-        yield http, Worker(settings), app.state.services.store.webhook_secret(
-            app.state.services.store.owner_of_key(key)
+        yield (
+            http,
+            Worker(settings),
+            app.state.services.store.webhook_secret(app.state.services.store.owner_of_key(key)),
         )
 
 
 def run_with_hook(http: TestClient, worker: Worker, url: str, prompt: str = "x") -> str:
-    task = http.post("/apps/run", json={"app": "brushwork/studio", "webhook": url,
-                                        "input": {"prompt": prompt, "quality": "low"}}).json()  # fmt: skip
+    task = http.post(
+        "/apps/run",
+        json={
+            "app": "brushwork/studio",
+            "webhook": url,
+            "input": {"prompt": prompt, "quality": "low"},
+        },
+    ).json()
     while (task_id := worker.queue._dequeue()) is not None:
         worker.run_task(task_id)
     return str(task["id"])
@@ -90,7 +99,15 @@ def test_delivery_is_signed_retried_and_recorded(hooked) -> None:
         headers, body = receiver.deliveries[-1]
         event = verify_webhook(body, headers, secret)
         assert event["id"] == task_id and event["status"] == 9
-        assert set(event) == {"id", "status", "output", "error", "session_id", "created_at", "updated_at"}
+        assert set(event) == {
+            "id",
+            "status",
+            "output",
+            "error",
+            "session_id",
+            "created_at",
+            "updated_at",
+        }
         assert event["output"]["images"][0]["uri"].startswith("http")
         # the reference implementation agrees with ours
         assert Webhook(secret).verify(body, headers)["id"] == task_id
@@ -104,11 +121,16 @@ def test_cancelled_tasks_are_delivered_too(hooked) -> None:
     http, _, secret = hooked
     receiver = Receiver()
     try:
-        task = http.post("/apps/run", json={"app": "brushwork/studio", "webhook": receiver.url,
-                                            "input": {"prompt": "x"}}).json()  # fmt: skip
+        task = http.post(
+            "/apps/run",
+            json={"app": "brushwork/studio", "webhook": receiver.url, "input": {"prompt": "x"}},
+        ).json()
         http.post(f"/tasks/{task['id']}/cancel")
         wait_for(lambda: len(receiver.deliveries) == 1)
-        assert verify_webhook(receiver.deliveries[0][1], receiver.deliveries[0][0], secret)["status"] == 11
+        assert (
+            verify_webhook(receiver.deliveries[0][1], receiver.deliveries[0][0], secret)["status"]
+            == 11
+        )
     finally:
         receiver.close()
 
@@ -129,8 +151,14 @@ def test_private_targets_are_refused_unless_allowed(tmp_path) -> None:
     app = create_app(Settings(data_dir=tmp_path, dev=True))
     settings = app.state.services.settings
     with TestClient(app) as http:
-        task = http.post("/apps/run", json={"app": "brushwork/studio", "webhook": "http://127.0.0.1:9/x",
-                                            "input": {"prompt": "x"}}).json()  # fmt: skip
+        task = http.post(
+            "/apps/run",
+            json={
+                "app": "brushwork/studio",
+                "webhook": "http://127.0.0.1:9/x",
+                "input": {"prompt": "x"},
+            },
+        ).json()
         http.post(f"/tasks/{task['id']}/cancel")
         wait_for(lambda: http.get(f"/tasks/{task['id']}").json()["webhook_attempts"])
         attempt = http.get(f"/tasks/{task['id']}").json()["webhook_attempts"][0]
@@ -141,8 +169,9 @@ def test_private_targets_are_refused_unless_allowed(tmp_path) -> None:
 def test_bad_webhook_urls_are_400(hooked) -> None:
     http, _, _ = hooked
     for url in ("ftp://example.com/x", "not a url", "x" * 3000):
-        response = http.post("/apps/run", json={"app": "brushwork/studio", "webhook": url,
-                                                "input": {"prompt": "x"}})  # fmt: skip
+        response = http.post(
+            "/apps/run", json={"app": "brushwork/studio", "webhook": url, "input": {"prompt": "x"}}
+        )
         assert response.status_code == 400 and response.json()["error"]["param"] == "webhook"
 
 
@@ -150,10 +179,15 @@ def test_verify_webhook_refuses_forgeries() -> None:
     secret = new_secret()
     body = json.dumps({"id": "t"}).encode()
     now = int(time.time())
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now),
-               "webhook-signature": sign(secret, "msg_1", now, body)}  # fmt: skip
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": sign(secret, "msg_1", now, body),
+    }
     assert verify_webhook(body, headers, secret) == {"id": "t"}
-    assert verify_webhook(body, {**headers, "webhook-signature": "v1,AAAA " + headers["webhook-signature"]}, secret)
+    assert verify_webhook(
+        body, {**headers, "webhook-signature": "v1,AAAA " + headers["webhook-signature"]}, secret
+    )
     cases = [
         (body + b" ", headers, secret),
         (body, headers, new_secret()),

@@ -93,7 +93,13 @@ def test_input_must_be_an_object() -> None:
 
 def test_defaults_and_modes() -> None:
     inp = parse_input(OK)
-    assert (inp.width, inp.height, inp.n, inp.quality, inp.output_format) == (None, None, 1, "auto", "png")
+    assert (inp.width, inp.height, inp.n, inp.quality, inp.output_format) == (
+        None,
+        None,
+        1,
+        "auto",
+        "png",
+    )
     assert inp.resolve_size(None) == ((1024, 1024), "")
     assert inp.resolved_quality == "medium"
     assert inp.mode == "generate"
@@ -103,7 +109,10 @@ def test_defaults_and_modes() -> None:
 
 def test_edit_size_comes_from_first_image_or_its_nearest_valid_size() -> None:
     inp = parse_input({**OK, "images": ["a"]})
-    assert inp.resolve_size((1536, 1024)) == ((1536, 1024), "output size 1536x1024 taken from the first image")
+    assert inp.resolve_size((1536, 1024)) == (
+        (1536, 1024),
+        "output size 1536x1024 taken from the first image",
+    )
     size, note = inp.resolve_size((1000, 700))
     assert is_valid_size(*size) and "nearest valid size" in note
     explicit = parse_input({**OK, "images": ["a"], "width": 512, "height": 1536})
@@ -117,7 +126,16 @@ def test_an_edit_with_an_invalid_explicit_size_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("w", "h"),
-    [(1000, 1000), (100, 100), (5000, 5000), (10000, 1000), (1023, 767), (4000, 3000), (1, 1), (300, 2000)],
+    [
+        (1000, 1000),
+        (100, 100),
+        (5000, 5000),
+        (10000, 1000),
+        (1023, 767),
+        (4000, 3000),
+        (1, 1),
+        (300, 2000),
+    ],
 )
 def test_fit_size_returns_a_valid_size_near_the_request(w: int, h: int) -> None:
     fw, fh = fit_size(w, h)
@@ -162,9 +180,16 @@ def test_gpt_image_2_output_tokens(w: int, h: int, quality: str, tokens: int) ->
 
 def test_output_meta_counts_inputs_and_prices() -> None:
     meta = output_meta(
-        prompt="a cat", input_sizes=[(512, 512), (512, 512), (640, 480)], width=1024, height=1024,
-        n=2, mode="edit", quality="high", engine="studio", priced=True,
-    )  # fmt: skip
+        prompt="a cat",
+        input_sizes=[(512, 512), (512, 512), (640, 480)],
+        width=1024,
+        height=1024,
+        n=2,
+        mode="edit",
+        quality="high",
+        engine="studio",
+        priced=True,
+    )
     images = [i for i in meta["inputs"] if i["type"] == "image"]
     assert {(i["width"], i["height"], i["count"]) for i in images} == {(512, 512, 2), (640, 480, 1)}
     out = meta["outputs"][0]
@@ -174,9 +199,16 @@ def test_output_meta_counts_inputs_and_prices() -> None:
     text = meta["inputs"][0]["tokens"]
     assert meta["cost"]["estimated"] == pytest.approx(2 * 7024 * 30e-6 + text * 5e-6)
     unpriced = output_meta(
-        prompt="a", input_sizes=[], width=1024, height=1024, n=1, mode="generate",
-        quality="low", engine="studio", priced=False,
-    )  # fmt: skip
+        prompt="a",
+        input_sizes=[],
+        width=1024,
+        height=1024,
+        n=1,
+        mode="generate",
+        quality="low",
+        engine="studio",
+        priced=False,
+    )
     assert "cost" not in unpriced
 
 
@@ -186,7 +218,9 @@ def test_status_numbers_and_names() -> None:
     assert TaskStatus.parse("7") is TaskStatus.RUNNING
     assert TaskStatus.parse(11) is TaskStatus.CANCELLED
     assert {s for s in TaskStatus if s.is_terminal()} == {
-        TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED,
-    }  # fmt: skip
+        TaskStatus.COMPLETED,
+        TaskStatus.FAILED,
+        TaskStatus.CANCELLED,
+    }
     with pytest.raises(InvalidInput):
         TaskStatus.parse("DONE")

@@ -165,6 +165,8 @@ def test_encoders_round_trip(fmt: str) -> None:
 
 def test_png_is_lossless_and_compression_changes_lossy_sizes() -> None:
     image = photo(200, 120)
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(codecs.encode(image, "png")))), np.asarray(image))
+    assert np.array_equal(
+        np.asarray(Image.open(io.BytesIO(codecs.encode(image, "png")))), np.asarray(image)
+    )
     for fmt in ("jpeg", "webp"):
         assert len(codecs.encode(image, fmt, 20)) < len(codecs.encode(image, fmt, 95))

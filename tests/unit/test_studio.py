@@ -12,16 +12,33 @@ from brushwork.engines.studio.prompt import COLOURS, parse, quoted_strings
 from tests.helpers import photo, rect_mask
 
 
-def no_progress(fraction: float, message: str | None = None, preview: Image.Image | None = None) -> None:
+def no_progress(
+    fraction: float, message: str | None = None, preview: Image.Image | None = None
+) -> None:
     return None
 
 
-def render(prompt: str, width: int = 512, height: int = 512, n: int = 1, seed: int = 1,
-           quality: str = "low", **kw) -> list[Image.Image]:  # fmt: skip
+def render(
+    prompt: str,
+    width: int = 512,
+    height: int = 512,
+    n: int = 1,
+    seed: int = 1,
+    quality: str = "low",
+    **kw,
+) -> list[Image.Image]:
     engine = StudioEngine()
     engine.load()
-    request = Request(mode=kw.pop("mode", "generate"), prompt=prompt, width=width, height=height,
-                      n=n, quality=quality, seed=seed, **kw)  # fmt: skip
+    request = Request(
+        mode=kw.pop("mode", "generate"),
+        prompt=prompt,
+        width=width,
+        height=height,
+        n=n,
+        quality=quality,
+        seed=seed,
+        **kw,
+    )
     return engine.run(request, no_progress, lambda: False)
 
 
@@ -58,7 +75,9 @@ def test_every_image_has_exactly_the_requested_size(size: tuple[int, int]) -> No
 def test_same_seed_same_pixels_and_n_distinct_variations() -> None:
     first = render('a forest "Hello"', n=3, seed=42)
     again = render('a forest "Hello"', n=3, seed=42)
-    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, again, strict=True))
+    assert all(
+        np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(first, again, strict=True)
+    )
     arrays = [np.asarray(im, dtype=np.int16) for im in first]
     for i in range(3):
         for j in range(i + 1, 3):
@@ -80,8 +99,18 @@ def test_prompt_colour_changes_the_picture() -> None:
     assert r[0] > r[2] and b[2] > b[0]
 
 
-@pytest.mark.parametrize("style", ["pixel art", "neon", "vintage", "black and white", "watercolor",
-                                   "pencil sketch", "oil painting"])  # fmt: skip
+@pytest.mark.parametrize(
+    "style",
+    [
+        "pixel art",
+        "neon",
+        "vintage",
+        "black and white",
+        "watercolor",
+        "pencil sketch",
+        "oil painting",
+    ],
+)
 def test_every_style_renders_at_low_tier(style: str) -> None:
     (plain,) = render("mountains", seed=9)
     (styled,) = render(f"mountains, {style}", seed=9)
@@ -110,11 +139,15 @@ def test_reference_edit_uses_the_reference() -> None:
 
 
 def test_progress_can_stop_the_engine() -> None:
-    def cancelling(fraction: float, message: str | None = None, preview: Image.Image | None = None) -> None:
+    def cancelling(
+        fraction: float, message: str | None = None, preview: Image.Image | None = None
+    ) -> None:
         raise TaskCancelled
 
     engine = StudioEngine()
-    request = Request(mode="generate", prompt="x", width=512, height=512, n=3, quality="low", seed=1)
+    request = Request(
+        mode="generate", prompt="x", width=512, height=512, n=3, quality="low", seed=1
+    )
     with pytest.raises(TaskCancelled):
         engine.run(request, cancelling, lambda: True)
 

@@ -17,7 +17,14 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from brushwork.client._sync import Client, inference
 from brushwork.contract import CONTENT_TYPES, fit_size, parse_size
@@ -47,7 +54,9 @@ def main() -> None:
     try:
         app()
     except BrushworkError as exc:
-        console.print(f"[red]error:[/red] {exc.message}" + (f" (param: {exc.param})" if exc.param else ""))
+        console.print(
+            f"[red]error:[/red] {exc.message}" + (f" (param: {exc.param})" if exc.param else "")
+        )
         sys.exit(1)
 
 
@@ -119,12 +128,15 @@ def follow(client: Client, stream: Any) -> dict[str, Any]:
     final: dict[str, Any] = {}
     show = console.is_terminal
     with _progress_bar() if show else _Quiet() as bar:
-        bar_id = bar.add_task("queued", total=100) if show else 0
+        bar_id = bar.add_task("queued", total=100) if show else TaskID(0)
         for update in stream:
             final = update
             if show:
-                bar.update(bar_id, completed=update.get("progress", 0),
-                           description=update.get("status_name", "").lower())  # fmt: skip
+                bar.update(
+                    bar_id,
+                    completed=update.get("progress", 0),
+                    description=update.get("status_name", "").lower(),
+                )
     return final
 
 
@@ -143,7 +155,9 @@ def _save(client: Client, task: dict[str, Any], target: Path, many: bool) -> lis
         path = target
         if target.is_dir() or many:
             ext = Path(image["filename"]).suffix
-            stem = target / Path(image["filename"]).stem if target.is_dir() else target.with_suffix("")
+            stem = (
+                target / Path(image["filename"]).stem if target.is_dir() else target.with_suffix("")
+            )
             path = stem.parent / f"{stem.name}{'' if target.is_dir() else f'-{i + 1}'}{ext}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(client.files.download(image["uri"]))
@@ -154,7 +168,9 @@ def _save(client: Client, task: dict[str, Any], target: Path, many: bool) -> lis
 def _finish(client: Client, task: dict[str, Any], target: Path | None, as_json: bool) -> None:
     if task.get("status") != 9:
         error = (task.get("error") or {}).get("message", task.get("status_name"))
-        console.print(f"[red]task {task.get('id')} {task.get('status_name', '').lower()}:[/red] {error}")
+        console.print(
+            f"[red]task {task.get('id')} {task.get('status_name', '').lower()}:[/red] {error}"
+        )
         if as_json:
             out.print_json(json.dumps(task))
         raise typer.Exit(1)
@@ -173,12 +189,14 @@ def _finish(client: Client, task: dict[str, Any], target: Path | None, as_json: 
 @app.command()
 def run(
     prompt: Annotated[str, typer.Argument(help="what to draw, or how to edit the image")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="file (or directory) to write")]
-    = Path("brushwork.png"),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="file (or directory) to write")
+    ] = Path("brushwork.png"),
     size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT, e.g. 1536x1024")] = None,
     fit: Annotated[bool, typer.Option(help="round --size to the nearest valid size")] = False,
-    image: Annotated[list[Path] | None, typer.Option("--image", help="reference image (repeat)")]
-    = None,
+    image: Annotated[
+        list[Path] | None, typer.Option("--image", help="reference image (repeat)")
+    ] = None,
     mask: Annotated[Path | None, typer.Option(help="mask for the first image")] = None,
     n: Annotated[int, typer.Option("-n", help="number of images (1..10)")] = 1,
     quality: Annotated[str, typer.Option(help="auto, low, medium or high")] = "auto",
@@ -200,9 +218,13 @@ def run(
                 console.print(f"--fit: using {fw}x{fh} instead of {w}x{h}")
             w, h = fw, fh
         inp |= {"width": w, "height": h}
-    fmt = fmt or {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(output.suffix.lower(), "png")
+    fmt = fmt or {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}.get(
+        output.suffix.lower(), "png"
+    )
     if fmt not in CONTENT_TYPES:
-        raise BrushworkError(f"--format must be png, jpeg or webp, got {fmt!r}", param="output_format")
+        raise BrushworkError(
+            f"--format must be png, jpeg or webp, got {fmt!r}", param="output_format"
+        )
     inp["output_format"] = fmt
     for key, value in (("output_compression", compression), ("seed", seed)):
         if value is not None:
@@ -221,7 +243,9 @@ def app_list(base_url: BaseUrl = None, api_key: ApiKey = None) -> None:
     """List the apps this server offers."""
     with _client(base_url, api_key) as client:
         for item in client.apps.list():
-            state = "available" if item["available"] else f"unavailable: {item['unavailable_reason']}"
+            state = (
+                "available" if item["available"] else f"unavailable: {item['unavailable_reason']}"
+            )
             out.print(f"{item['id']:<28} {state}")
 
 
@@ -236,8 +260,9 @@ def app_get(app_id: str, base_url: BaseUrl = None, api_key: ApiKey = None) -> No
 def app_run(
     app_id: str,
     input_: Annotated[str, typer.Option("--input", help="JSON text, or a path to a JSON file")],
-    no_wait: Annotated[bool, typer.Option("--no-wait", help="print the queued task and exit")]
-    = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="print the queued task and exit")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the task as JSON")] = False,
     save: Annotated[Path | None, typer.Option(help="directory to save images in")] = None,
     base_url: BaseUrl = None,
@@ -269,7 +294,9 @@ def task_get(
 ) -> None:
     """Show a task; with -f, follow its progress until it ends."""
     with _client(base_url, api_key) as client:
-        task = follow(client, client.tasks.stream(task_id)) if follow_ else client.tasks.get(task_id)
+        task = (
+            follow(client, client.tasks.stream(task_id)) if follow_ else client.tasks.get(task_id)
+        )
         out.print_json(json.dumps(task))
 
 
@@ -293,8 +320,9 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float) -> No
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="port for the local server")] = 8420,
-    output: Annotated[Path, typer.Option("-o", "--output", help="where the sample goes")]
-    = Path("out/sample.png"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="where the sample goes")] = Path(
+        "out/sample.png"
+    ),
     keep_serving: Annotated[bool, typer.Option(help="keep the server running afterwards")] = True,
     data_dir: DataDir = None,
 ) -> None:
@@ -303,7 +331,7 @@ def demo(
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd)  # noqa: S603 - our own interpreter and module, fixed args
     try:
         wait_healthy(base, proc, timeout=60)
         console.print(f"generating a sample: {DEMO_PROMPT!r}")

@@ -43,8 +43,10 @@ def recover(store: Store) -> int:
             status=TaskStatus.FAILED,
             error={
                 "message": "the server stopped while this task was running; run it again",
-                "type": "server_error", "param": None, "code": "interrupted",
-            },  # fmt: skip
+                "type": "server_error",
+                "param": None,
+                "code": "interrupted",
+            },
             log="interrupted by a server restart\n",
         )
     return count

@@ -101,9 +101,12 @@ class AsyncTasks:
             headers = {"Last-Event-ID": last} if last else {}
             try:
                 async with aconnect_sse(
-                    self._c._http, "GET", f"/tasks/{task_id}/stream", headers=headers,
+                    self._c._http,
+                    "GET",
+                    f"/tasks/{task_id}/stream",
+                    headers=headers,
                     timeout=httpx.Timeout(30.0, read=None),
-                ) as source:  # fmt: skip
+                ) as source:
                     c.raise_for(source.response)
                     async for sse in source.aiter_sse():
                         if not sse.data:
@@ -127,7 +130,9 @@ class AsyncFiles:
         self, source: str | Path | bytes, *, filename: str | None = None
     ) -> dict[str, Any]:
         name, data, content_type = c.file_payload(source, filename)
-        response = await self._c.request("POST", "/files", files={"file": (name, data, content_type)})
+        response = await self._c.request(
+            "POST", "/files", files={"file": (name, data, content_type)}
+        )
         result: dict[str, Any] = response.json()
         return result
 

@@ -44,9 +44,7 @@ class Client:
         c.raise_for(response)
         return response
 
-    def run(
-        self, params: dict[str, Any], *, wait: bool = True, stream: bool = False
-    ) -> Any:
+    def run(self, params: dict[str, Any], *, wait: bool = True, stream: bool = False) -> Any:
         """Run an app. ``wait`` → the finished task; ``wait=False`` → the queued task;
         ``stream=True`` → an iterator of updates ending with the finished task."""
         params = self._upload_inputs(params)
@@ -55,9 +53,7 @@ class Client:
             return self.tasks.stream(task["id"])
         if not wait:
             return self.request("POST", "/apps/run", json=c.run_body(params, False)).json()
-        task = self.request(
-            "POST", "/apps/run", json=c.run_body(params, True), timeout=None
-        ).json()
+        task = self.request("POST", "/apps/run", json=c.run_body(params, True), timeout=None).json()
         return c.finished(self.tasks.wait(task["id"]) if task["status"] < 9 else task)
 
     def _upload_inputs(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +103,12 @@ class Tasks:
             headers = {"Last-Event-ID": last} if last else {}
             try:
                 with connect_sse(
-                    self._c._http, "GET", f"/tasks/{task_id}/stream", headers=headers,
+                    self._c._http,
+                    "GET",
+                    f"/tasks/{task_id}/stream",
+                    headers=headers,
                     timeout=httpx.Timeout(30.0, read=None),
-                ) as source:  # fmt: skip
+                ) as source:
                     c.raise_for(source.response)
                     for sse in source.iter_sse():
                         if not sse.data:
@@ -129,9 +128,7 @@ class Files:
     def __init__(self, client: Client):
         self._c = client
 
-    def upload(
-        self, source: str | Path | bytes, *, filename: str | None = None
-    ) -> dict[str, Any]:
+    def upload(self, source: str | Path | bytes, *, filename: str | None = None) -> dict[str, Any]:
         name, data, content_type = c.file_payload(source, filename)
         result: dict[str, Any] = self._c.request(
             "POST", "/files", files={"file": (name, data, content_type)}

@@ -22,13 +22,32 @@ TIMEOUT_SECONDS = 15.0
 _BLOCKED = [
     ipaddress.ip_network(n)
     for n in (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15",
-        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-        "::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001:db8::/32",
-        "2002::/16", "fc00::/7", "fe80::/10", "ff00::/8",
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001:db8::/32",
+        "2002::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
     )
-]  # fmt: skip
+]
 
 
 def is_public(address: str) -> bool:
@@ -47,7 +66,9 @@ def check_url(url: str, *, param: str, allow_private: bool) -> None:
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except socket.gaierror:
-        raise InvalidInput(f"{param}: cannot resolve host {parts.hostname!r}", param=param) from None
+        raise InvalidInput(
+            f"{param}: cannot resolve host {parts.hostname!r}", param=param
+        ) from None
     for info in infos:
         address = str(info[4][0])
         if not is_public(address):
@@ -74,7 +95,9 @@ def fetch(url: str, *, param: str, max_bytes: int, allow_private: bool = False) 
                         )
                     return _read_capped(response, param, max_bytes)
             except httpx.HTTPError as exc:
-                raise InvalidInput(f"{param}: could not fetch the URL: {exc}", param=param) from None
+                raise InvalidInput(
+                    f"{param}: could not fetch the URL: {exc}", param=param
+                ) from None
     raise InvalidInput(f"{param}: more than {MAX_REDIRECTS} redirects", param=param)
 
 
@@ -83,6 +106,8 @@ def _read_capped(response: httpx.Response, param: str, max_bytes: int) -> bytes:
     for chunk in response.iter_bytes():
         total += len(chunk)
         if total > max_bytes:
-            raise PayloadTooLarge(f"{param}: the URL's body is over {max_bytes:,} bytes", param=param)
+            raise PayloadTooLarge(
+                f"{param}: the URL's body is over {max_bytes:,} bytes", param=param
+            )
         chunks.append(chunk)
     return b"".join(chunks)

@@ -114,7 +114,9 @@ def _open(data: bytes, param: str, fmt: str) -> Image.Image:
             f"{param} has more than {MAX_FRAME_PIXELS:,} pixels per frame", param=param
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UnprocessableImage(f"{param} is not a readable {fmt} image: {exc}", param=param) from None
+        raise UnprocessableImage(
+            f"{param} is not a readable {fmt} image: {exc}", param=param
+        ) from None
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # animated input: the first frame is the image
     return image

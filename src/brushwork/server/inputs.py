@@ -116,6 +116,8 @@ def _b64(payload: str, param: str, label: str, limit: int) -> bytes:
     cleaned = re.sub(r"\s+", "", payload)
     try:
         altchars = b"-_" if ("-" in cleaned or "_" in cleaned) else None
-        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), altchars=altchars, validate=True)
+        return base64.b64decode(
+            cleaned + "=" * (-len(cleaned) % 4), altchars=altchars, validate=True
+        )
     except (binascii.Error, ValueError):
         raise InvalidInput(f"{label} is not valid base64", param=param) from None

@@ -155,10 +155,13 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(api_keys).values(
-                    id=key_id, name=name, key_hash=hash_key(key), prefix=key[:10],
+                    id=key_id,
+                    name=name,
+                    key_hash=hash_key(key),
+                    prefix=key[:10],
                     created_at=time.time(),
                 )
-            )  # fmt: skip
+            )
             conn.execute(insert(webhook_secrets).values(owner=key_id, secret=new_secret()))
         return key
 
@@ -201,11 +204,21 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(tasks).values(
-                    id=task_id, owner=owner, app=app, status=int(TaskStatus.RECEIVED),
-                    input=input, files=file_ids, logs=log, progress=0, session_id=session_id,
-                    webhook=webhook, webhook_attempts=[], created_at=now, updated_at=now,
+                    id=task_id,
+                    owner=owner,
+                    app=app,
+                    status=int(TaskStatus.RECEIVED),
+                    input=input,
+                    files=file_ids,
+                    logs=log,
+                    progress=0,
+                    session_id=session_id,
+                    webhook=webhook,
+                    webhook_attempts=[],
+                    created_at=now,
+                    updated_at=now,
                 )
-            )  # fmt: skip
+            )
             self._event(conn, task_id, TaskStatus.RECEIVED, 0, log, None, None)
         task = self.get_task(task_id)
         assert task is not None
@@ -293,8 +306,10 @@ class Store:
         error: dict[str, Any] | None,
     ) -> None:
         payload: dict[str, Any] = {
-            "status": int(status), "status_name": status.name, "progress": progress,
-        }  # fmt: skip
+            "status": int(status),
+            "status_name": status.name,
+            "progress": progress,
+        }
         if log:
             payload["logs"] = log
         if output is not None:
@@ -371,10 +386,14 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(files).values(
-                    id=record.id, owner=record.owner, filename=record.filename,
-                    content_type=record.content_type, size=record.size, created_at=time.time(),
+                    id=record.id,
+                    owner=record.owner,
+                    filename=record.filename,
+                    content_type=record.content_type,
+                    size=record.size,
+                    created_at=time.time(),
                 )
-            )  # fmt: skip
+            )
 
     def get_file(self, file_id: str, owner: str | None = None) -> FileRecord | None:
         query = select(files).where(files.c.id == file_id)
@@ -384,7 +403,9 @@ class Store:
             row = conn.execute(query).mappings().first()
         if row is None:
             return None
-        return FileRecord(row["id"], row["owner"], row["filename"], row["content_type"], row["size"])
+        return FileRecord(
+            row["id"], row["owner"], row["filename"], row["content_type"], row["size"]
+        )
 
 
 def task_json(row: dict[str, Any], files_base: str) -> dict[str, Any]:
@@ -415,7 +436,7 @@ def absolute_output(output: dict[str, Any] | None, files_base: str) -> dict[str,
     """Stored outputs hold ``/files/{id}``; clients get ``{base}/files/{id}``."""
     if not output:
         return output
-    out = json.loads(json.dumps(output))
+    out: dict[str, Any] = json.loads(json.dumps(output))
     for image in out.get("images", []):
         if image.get("uri", "").startswith("/"):
             image["uri"] = files_base.rstrip("/") + image["uri"]

@@ -92,7 +92,9 @@ class Dispatcher:
             "user-agent": "brushwork-webhooks",
             "webhook-id": msg_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(self.store.webhook_secret(row["owner"]), msg_id, timestamp, body),
+            "webhook-signature": sign(
+                self.store.webhook_secret(row["owner"]), msg_id, timestamp, body
+            ),
         }
         started = time.perf_counter()
         status_code, error = self._post(row["webhook"], body, headers)
@@ -112,7 +114,9 @@ class Dispatcher:
             delay = RETRY_DELAYS[attempt_no] * self.retry_scale
             self.store.record_webhook(row["id"], attempt, "pending", time.time() + delay)
 
-    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+    def _post(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str | None]:
         try:
             check_url(url, param="webhook", allow_private=self.allow_private)
             response = self._http.post(url, content=body, headers=headers)

@@ -142,10 +142,16 @@ class Worker:
         refs = [self._save(task, inp, image, i) for i, image in enumerate(images)]
         encode_s = time.perf_counter() - started
         meta = output_meta(
-            prompt=inp.prompt, input_sizes=sources, width=request.width, height=request.height,
-            n=request.n, mode=request.mode, quality=request.quality, engine=engine.name,
+            prompt=inp.prompt,
+            input_sizes=sources,
+            width=request.width,
+            height=request.height,
+            n=request.n,
+            mode=request.mode,
+            quality=request.quality,
+            engine=engine.name,
             priced=spec.priced,
-        )  # fmt: skip
+        )
         meta["seed"] = request.seed
         meta["timings"] = {"engine_s": round(engine_s, 4), "encode_s": round(encode_s, 4)}
         self.store.update(
@@ -177,16 +183,25 @@ class Worker:
             self.store.update(task["id"], log=note + "\n")
         edit = None
         if file_ids.get("mask"):
-            mask = codecs.decode(self.files.read(file_ids["mask"]), param="mask", limit=MAX_MASK_BYTES)
+            mask = codecs.decode(
+                self.files.read(file_ids["mask"]), param="mask", limit=MAX_MASK_BYTES
+            )
             masks.check_mask_size(mask.size, images[0].size)
             edit = masks.resize_edit_map(masks.edit_map(mask.image), size)
             if images[0].size != size:
                 images[0] = images[0].resize(size, Image.Resampling.LANCZOS)
         seed = inp.seed if inp.seed is not None else secrets.randbits(32)
         request = Request(
-            mode=inp.mode, prompt=inp.prompt.strip(), width=size[0], height=size[1], n=inp.n,
-            quality=inp.resolved_quality, seed=seed, images=images, mask=edit,
-        )  # fmt: skip
+            mode=inp.mode,
+            prompt=inp.prompt.strip(),
+            width=size[0],
+            height=size[1],
+            n=inp.n,
+            quality=inp.resolved_quality,
+            seed=seed,
+            images=images,
+            mask=edit,
+        )
         return request, sources
 
     @staticmethod
@@ -200,7 +215,9 @@ class Worker:
                     f"expected {request.width}x{request.height}"
                 )
 
-    def _save(self, task: dict[str, Any], inp: AppInput, image: Image.Image, i: int) -> dict[str, Any]:
+    def _save(
+        self, task: dict[str, Any], inp: AppInput, image: Image.Image, i: int
+    ) -> dict[str, Any]:
         fmt = inp.output_format
         data = codecs.encode(image, fmt, inp.output_compression)
         record = self.files.put(

@@ -48,8 +48,9 @@ class StudioEngine:
         return compose(parsed, request.size, rng, request)
 
 
-def compose(parsed: Parsed, size: tuple[int, int], rng: np.random.Generator,
-            request: Request) -> Image.Image:  # fmt: skip
+def compose(
+    parsed: Parsed, size: tuple[int, int], rng: np.random.Generator, request: Request
+) -> Image.Image:
     """Text-to-image: scene at the native size, styled, upscaled, finished, then exact text."""
     native = fit_native(size, NATIVE_MAX_EDGE)
     canvas = render.background(parsed, native, rng, request.quality)

@@ -16,7 +16,9 @@ from brushwork.engines.studio import render
 from brushwork.engines.studio.prompt import Parsed
 
 
-def fill(image: Image.Image, edit: np.ndarray, parsed: Parsed, rng: np.random.Generator) -> Image.Image:
+def fill(
+    image: Image.Image, edit: np.ndarray, parsed: Parsed, rng: np.random.Generator
+) -> Image.Image:
     rgb = np.asarray(image.convert("RGB"))
     hole = (edit > 0).astype(np.uint8) * 255
     if not hole.any():
@@ -35,19 +37,21 @@ def fill(image: Image.Image, edit: np.ndarray, parsed: Parsed, rng: np.random.Ge
     return out
 
 
-def _add_grain(filled: np.ndarray, original: np.ndarray, hole: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+def _add_grain(
+    filled: np.ndarray, original: np.ndarray, hole: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Match the image's own fine noise inside the hole, so the fill is not flat plastic."""
     gray = original.mean(axis=2).astype(np.float32) / 255
     residual = gray - cv2.GaussianBlur(gray, (0, 0), 1.5)
     kept = ~hole
     sigma = float(residual[kept].std()) if kept.any() else 0.01
     grain = rng.normal(0, sigma, hole.shape).astype(np.float32)
-    return np.clip(filled + (grain * hole)[:, :, None], 0, 1)
+    return np.asarray(np.clip(filled + (grain * hole)[:, :, None], 0, 1), dtype=np.float32)
 
 
-def _text_in_region(image: Image.Image, hole: np.ndarray, parsed: Parsed,
-                    rng: np.random.Generator) -> None:  # fmt: skip
+def _text_in_region(
+    image: Image.Image, hole: np.ndarray, parsed: Parsed, rng: np.random.Generator
+) -> None:
     ys, xs = np.nonzero(hole)
     x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
     region = image.crop((x0, y0, x1, y1))

@@ -14,8 +14,13 @@ from brushwork.engines.studio import render
 from brushwork.engines.studio.prompt import Parsed
 
 
-def restage(reference: Image.Image, size: tuple[int, int], parsed: Parsed,
-            rng: np.random.Generator, quality: ResolvedQuality) -> Image.Image:  # fmt: skip
+def restage(
+    reference: Image.Image,
+    size: tuple[int, int],
+    parsed: Parsed,
+    rng: np.random.Generator,
+    quality: ResolvedQuality,
+) -> Image.Image:
     base = ImageOps.fit(reference.convert("RGB"), size, Image.Resampling.LANCZOS)
     canvas = np.asarray(base, dtype=np.float32) / 255
     if parsed.colours:

@@ -7,15 +7,18 @@ size and upscaled; text is set last, at the final size, so it stays crisp.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from brushwork.contract import ResolvedQuality
 from brushwork.engines.studio import text as typo
 from brushwork.engines.studio.prompt import RGB, Parsed
 
-Canvas = np.ndarray  # float32 H x W x 3 in 0..1
+Canvas = npt.NDArray[Any]  # float32 H x W x 3 in 0..1
 
 # How much of the native size the background is painted at, per quality tier.
 BACKGROUND_SCALE: dict[str, float] = {"low": 0.25, "medium": 0.5, "high": 1.0}
@@ -36,13 +39,13 @@ def noise(rng: np.random.Generator, h: int, w: int, cells: float, octaves: int =
         acc += amp * cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
         total += amp
         amp *= 0.5
-    return np.clip(acc / total, 0.0, 1.0)
+    return np.asarray(np.clip(acc / total, 0.0, 1.0), dtype=np.float32)
 
 
 def ridge(rng: np.random.Generator, w: int, base: float, amp: float, cells: int) -> np.ndarray:
     """A 1-D skyline (fractions of the height) for hills, dunes and mountains."""
     line = noise(rng, 1, w, cells, octaves=3)[0]
-    return base + amp * (line - 0.5) * 2
+    return np.asarray(base + amp * (line - 0.5) * 2, dtype=np.float32)
 
 
 def gradient(h: int, w: int, stops: list[tuple[float, RGB]]) -> Canvas:
@@ -77,8 +80,15 @@ def disc(canvas: Canvas, cx: float, cy: float, r: float, colour: np.ndarray, glo
     canvas[:] = canvas * (1 - a) + colour * a
 
 
-def sprinkle(canvas: Canvas, rng: np.random.Generator, count: int, top: float, bottom: float,
-             colour: np.ndarray, size: float) -> None:  # fmt: skip
+def sprinkle(
+    canvas: Canvas,
+    rng: np.random.Generator,
+    count: int,
+    top: float,
+    bottom: float,
+    colour: np.ndarray,
+    size: float,
+) -> None:
     h, w = canvas.shape[:2]
     ys = rng.uniform(top, bottom, count) * h
     xs = rng.uniform(0, 1, count) * w
@@ -98,20 +108,28 @@ def clouds(canvas: Canvas, rng: np.random.Generator, bottom: float, amount: floa
 
 
 def _scene_sky(c: Canvas, rng: np.random.Generator) -> None:
-    c[:] = gradient(*c.shape[:2], [(0, (45, 105, 200)), (1, (175, 215, 245))])
+    c[:] = gradient(c.shape[0], c.shape[1], [(0, (45, 105, 200)), (1, (175, 215, 245))])
     clouds(c, rng, 1.0, 0.45)
 
 
 def _scene_sunset(c: Canvas, rng: np.random.Generator) -> None:
     horizon = rng.uniform(0.62, 0.72)
-    c[:] = gradient(*c.shape[:2], [(0, (40, 30, 95)), (0.45, (215, 85, 95)),
-                                   (horizon, (255, 190, 100)), (1, (255, 200, 120))])  # fmt: skip
+    c[:] = gradient(
+        c.shape[0],
+        c.shape[1],
+        [
+            (0, (40, 30, 95)),
+            (0.45, (215, 85, 95)),
+            (horizon, (255, 190, 100)),
+            (1, (255, 200, 120)),
+        ],
+    )
     disc(c, rng.uniform(0.3, 0.7), horizon - 0.02, 0.07, rgb((255, 235, 170)), 0.5)
     paint_below(c, ridge(rng, c.shape[1], horizon + 0.04, 0.05, 3), rgb((55, 30, 60)), 0.5)
 
 
 def _scene_night(c: Canvas, rng: np.random.Generator) -> None:
-    c[:] = gradient(*c.shape[:2], [(0, (5, 8, 28)), (1, (30, 40, 90))])
+    c[:] = gradient(c.shape[0], c.shape[1], [(0, (5, 8, 28)), (1, (30, 40, 90))])
     sprinkle(c, rng, 260, 0, 0.75, rgb((255, 255, 240)), 0.0016)
     disc(c, rng.uniform(0.65, 0.85), rng.uniform(0.12, 0.25), 0.06, rgb((240, 240, 220)), 0.25)
     paint_below(c, ridge(rng, c.shape[1], 0.8, 0.06, 4), rgb((10, 14, 30)), 0.2)
@@ -130,8 +148,16 @@ def _scene_space(c: Canvas, rng: np.random.Generator) -> None:
 def _scene_ocean(c: Canvas, rng: np.random.Generator) -> None:
     h, w = c.shape[:2]
     horizon = rng.uniform(0.42, 0.55)
-    c[:] = gradient(h, w, [(0, (60, 130, 210)), (horizon, (190, 225, 245)),
-                           (horizon + 0.001, (30, 110, 170)), (1, (10, 50, 100))])  # fmt: skip
+    c[:] = gradient(
+        h,
+        w,
+        [
+            (0, (60, 130, 210)),
+            (horizon, (190, 225, 245)),
+            (horizon + 0.001, (30, 110, 170)),
+            (1, (10, 50, 100)),
+        ],
+    )
     clouds(c, rng, horizon, 0.35)
     ys = np.linspace(0, 1, h, dtype=np.float32)[:, None]
     waves = np.sin(ys * h * 0.35 / (0.3 + ys) + noise(rng, h, w, 6) * 6) * (ys > horizon)
@@ -139,7 +165,7 @@ def _scene_ocean(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def _scene_snow(c: Canvas, rng: np.random.Generator) -> None:
-    c[:] = gradient(*c.shape[:2], [(0, (165, 190, 220)), (1, (235, 242, 250))])
+    c[:] = gradient(c.shape[0], c.shape[1], [(0, (165, 190, 220)), (1, (235, 242, 250))])
     paint_below(c, ridge(rng, c.shape[1], 0.62, 0.08, 3), rgb((225, 235, 248)), 0.15)
     sprinkle(c, rng, 350, 0, 1, rgb((255, 255, 255)), 0.003)
 
@@ -151,22 +177,25 @@ def _scene_forest(c: Canvas, rng: np.random.Generator) -> None:
         base = 0.5 + layer * 0.12
         for x in rng.uniform(-0.05, 1.05, 14 + layer * 6):
             tw, th = rng.uniform(0.04, 0.08), rng.uniform(0.18, 0.3)
-            pts = np.array([[x * w, (base - th) * h], [(x - tw) * w, base * h],
-                            [(x + tw) * w, base * h]], np.int32)  # fmt: skip
+            pts = np.array(
+                [[x * w, (base - th) * h], [(x - tw) * w, base * h], [(x + tw) * w, base * h]],
+                np.int32,
+            )
             cv2.fillPoly(c, [pts], tuple(float(v) for v in rgb(colour)))
         paint_below(c, np.full(w, base, np.float32), rgb(colour), 0.3)
 
 
 def _scene_mountain(c: Canvas, rng: np.random.Generator) -> None:
-    c[:] = gradient(*c.shape[:2], [(0, (80, 140, 215)), (1, (215, 230, 240))])
+    c[:] = gradient(c.shape[0], c.shape[1], [(0, (80, 140, 215)), (1, (215, 230, 240))])
     clouds(c, rng, 0.5, 0.3)
     for layer, colour in enumerate(((140, 160, 190), (90, 110, 140), (50, 70, 80))):
-        paint_below(c, ridge(rng, c.shape[1], 0.42 + layer * 0.15, 0.14 - layer * 0.03, 4),
-                    rgb(colour), 0.3)  # fmt: skip
+        paint_below(
+            c, ridge(rng, c.shape[1], 0.42 + layer * 0.15, 0.14 - layer * 0.03, 4), rgb(colour), 0.3
+        )
 
 
 def _scene_desert(c: Canvas, rng: np.random.Generator) -> None:
-    c[:] = gradient(*c.shape[:2], [(0, (90, 160, 225)), (1, (250, 225, 180))])
+    c[:] = gradient(c.shape[0], c.shape[1], [(0, (90, 160, 225)), (1, (250, 225, 180))])
     disc(c, rng.uniform(0.15, 0.85), 0.18, 0.05, rgb((255, 250, 220)), 0.6)
     for layer, colour in enumerate(((230, 185, 120), (215, 160, 95), (190, 130, 70))):
         paint_below(c, ridge(rng, c.shape[1], 0.55 + layer * 0.12, 0.05, 2), rgb(colour), 0.25)
@@ -185,8 +214,9 @@ def _scene_city(c: Canvas, rng: np.random.Generator) -> None:
         for wy in range(y0 + step, h - step, step * 2):
             for wx in range(x0 + step // 2, int((x + bw) * w) - step, step):
                 if rng.random() < 0.45:
-                    cv2.rectangle(c, (wx, wy), (wx + step // 2, wy + step // 2),
-                                  (0.55, 0.85, 1.0), -1)  # fmt: skip
+                    cv2.rectangle(
+                        c, (wx, wy), (wx + step // 2, wy + step // 2), (0.55, 0.85, 1.0), -1
+                    )
         x += bw * rng.uniform(0.9, 1.1)
 
 
@@ -214,17 +244,25 @@ def _scene_studio(c: Canvas, rng: np.random.Generator) -> None:
 
 
 SCENE_PAINTERS = {
-    "sky": _scene_sky, "sunset": _scene_sunset, "night": _scene_night, "space": _scene_space,
-    "ocean": _scene_ocean, "snow": _scene_snow, "forest": _scene_forest,
-    "mountain": _scene_mountain, "desert": _scene_desert, "city": _scene_city,
-    "meadow": _scene_meadow, "studio": _scene_studio,
-}  # fmt: skip
+    "sky": _scene_sky,
+    "sunset": _scene_sunset,
+    "night": _scene_night,
+    "space": _scene_space,
+    "ocean": _scene_ocean,
+    "snow": _scene_snow,
+    "forest": _scene_forest,
+    "mountain": _scene_mountain,
+    "desert": _scene_desert,
+    "city": _scene_city,
+    "meadow": _scene_meadow,
+    "studio": _scene_studio,
+}
 
 
 def abstract(c: Canvas, rng: np.random.Generator, colours: list[RGB]) -> None:
     """No scene named: a soft field of the prompt's colours with bokeh-like light."""
     h, w = c.shape[:2]
-    palette = colours or [tuple(int(v) for v in rng.integers(40, 230, 3)) for _ in range(3)]
+    palette = colours or [_random_colour(rng) for _ in range(3)]
     top, bottom = palette[0], palette[min(1, len(palette) - 1)]
     c[:] = gradient(h, w, [(0, _shade(top, 1.15)), (1, _shade(bottom, 0.6))])
     for colour in palette:
@@ -232,6 +270,11 @@ def abstract(c: Canvas, rng: np.random.Generator, colours: list[RGB]) -> None:
         c[:] = c * (1 - n * 0.35) + rgb(colour) * n * 0.35
     sprinkle(c, rng, 25, 0, 1, rgb((255, 255, 255)) * 0.35, 0.03)
     c[:] = cv2.GaussianBlur(c, (0, 0), max(1.0, 0.01 * max(h, w)))
+
+
+def _random_colour(rng: np.random.Generator) -> RGB:
+    r, g, b = (int(v) for v in rng.integers(40, 230, 3))
+    return (r, g, b)
 
 
 def _shade(c: RGB, f: float) -> RGB:
@@ -246,12 +289,13 @@ def tint(c: Canvas, colour: RGB, amount: float) -> None:
     c[:] = c * (1 - amount) + tinted * amount
 
 
-def background(parsed: Parsed, size: tuple[int, int], rng: np.random.Generator,
-               quality: ResolvedQuality) -> Canvas:  # fmt: skip
+def background(
+    parsed: Parsed, size: tuple[int, int], rng: np.random.Generator, quality: ResolvedQuality
+) -> Canvas:
     w, h = size
     scale = BACKGROUND_SCALE[quality]
     pw, ph = max(16, int(w * scale)), max(16, int(h * scale))
-    c = np.zeros((ph, pw, 3), np.float32)
+    c: Canvas = np.zeros((ph, pw, 3), np.float32)
     if parsed.scene is None:
         abstract(c, rng, parsed.colours)
     else:
@@ -270,7 +314,9 @@ def stylise(c: Canvas, styles: list[str], rng: np.random.Generator) -> Canvas:
     for style in styles:
         if style == "pixel":
             cell = max(4, max(h, w) // 96)
-            small = cv2.resize(c, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                c, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA
+            )
             small = np.round(small * 6) / 6
             c = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
         elif style == "neon":
@@ -281,12 +327,14 @@ def stylise(c: Canvas, styles: list[str], rng: np.random.Generator) -> Canvas:
         elif style == "mono":
             c = np.repeat(c.mean(axis=2, keepdims=True), 3, axis=2)
         elif style in ("watercolour", "oil"):
-            img = (c * 255).astype(np.uint8)
+            img: npt.NDArray[Any] = (c * 255).astype(np.uint8)
             sigma = 60 if style == "oil" else 30
             img = cv2.edgePreservingFilter(img, flags=cv2.RECURS_FILTER, sigma_s=sigma, sigma_r=0.4)
             c = img.astype(np.float32) / 255
             if style == "watercolour":
-                c = np.clip(c * 0.85 + 0.15 + (noise(rng, h, w, 30, 2)[:, :, None] - 0.5) * 0.06, 0, 1)
+                c = np.clip(
+                    c * 0.85 + 0.15 + (noise(rng, h, w, 30, 2)[:, :, None] - 0.5) * 0.06, 0, 1
+                )
         elif style == "sketch":
             gray, _ = cv2.pencilSketch((c * 255).astype(np.uint8), sigma_s=40, sigma_r=0.08)
             c = np.repeat(gray[:, :, None].astype(np.float32) / 255, 3, axis=2)
@@ -301,15 +349,16 @@ def finish(c: Canvas, rng: np.random.Generator, quality: ResolvedQuality) -> Can
     c = c * (1 - 0.35 * d)[:, :, None]
     if quality == "high":
         c = c + rng.normal(0, 0.012, (h, w, 1)).astype(np.float32)
-    return np.clip(c, 0, 1)
+    return np.clip(c, 0, 1).astype(np.float32)
 
 
 def to_image(c: Canvas) -> Image.Image:
     return Image.fromarray(np.clip(c * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
 
 
-def set_text(image: Image.Image, strings: list[str], rng: np.random.Generator,
-             colour: RGB | None) -> None:  # fmt: skip
+def set_text(
+    image: Image.Image, strings: list[str], rng: np.random.Generator, colour: RGB | None
+) -> None:
     """Set every quoted string exactly: the first as a title, the rest as lines below it."""
     if not strings:
         return
@@ -321,14 +370,17 @@ def set_text(image: Image.Image, strings: list[str], rng: np.random.Generator,
         box_h = int(h * (0.28 if i == 0 else 0.1))
         box_h = min(box_h, int(h * 0.95 - top)) if top < h * 0.9 else int(h * 0.08)
         layout = typo.fit_text(s, box_w, max(8, box_h))
-        fill, outline = _contrast(image, (margin, int(top), w - margin, int(top) + layout.height), colour)
+        fill, outline = _contrast(
+            image, (margin, int(top), w - margin, int(top) + layout.height), colour
+        )
         top_px = int(top) + (box_h - layout.height) // 2 if i == 0 else int(top)
         box = typo.draw_layout(image, layout, w // 2, top_px, fill, outline)
         top = box[3] + h * 0.02
 
 
-def _contrast(image: Image.Image, box: tuple[int, int, int, int],
-              colour: RGB | None) -> tuple[RGB, RGB]:  # fmt: skip
+def _contrast(
+    image: Image.Image, box: tuple[int, int, int, int], colour: RGB | None
+) -> tuple[RGB, RGB]:
     region = np.asarray(image.crop(box).convert("L"), dtype=np.float32)
     light_bg = region.size > 0 and float(region.mean()) > 140
     dark: RGB = (20, 20, 26)

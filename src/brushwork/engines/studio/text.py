@@ -180,15 +180,20 @@ def draw_layout(
     for i, line in enumerate(layout.lines):
         y = top + i * layout.line_height
         draw.text(
-            (centre_x, y), line, font=layout.font, fill=fill, anchor="ma",
-            stroke_width=stroke, stroke_fill=outline,
-        )  # fmt: skip
+            (centre_x, y),
+            line,
+            font=layout.font,
+            fill=fill,
+            anchor="ma",
+            stroke_width=stroke,
+            stroke_fill=outline,
+        )
         boxes.append(
             draw.textbbox((centre_x, y), line, font=layout.font, anchor="ma", stroke_width=stroke)
         )
     return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
+        int(min(b[0] for b in boxes)),
+        int(min(b[1] for b in boxes)),
+        int(max(b[2] for b in boxes)),
+        int(max(b[3] for b in boxes)),
     )

@@ -67,9 +67,14 @@ def _create(body: RunRequest, who: str, svc: Services, files_base: str) -> dict[
         check_webhook_url(body.webhook)
     resolved = inputs.resolve(inp, who, svc, files_base)
     task = svc.store.create_task(
-        owner=who, app=body.app, input=resolved.input, file_ids=resolved.file_ids,
-        session_id=body.session_id, webhook=body.webhook, log=resolved.log,
-    )  # fmt: skip
+        owner=who,
+        app=body.app,
+        input=resolved.input,
+        file_ids=resolved.file_ids,
+        session_id=body.session_id,
+        webhook=body.webhook,
+        log=resolved.log,
+    )
     svc.store.update(task["id"], status=TaskStatus.QUEUED)
     svc.queue.enqueue(task["id"])
     return task
@@ -104,4 +109,6 @@ def poll_interval(elapsed: float) -> float:
 
 def check_webhook_url(url: str) -> None:
     if not url.startswith(("http://", "https://")) or len(url) > 2048:
-        raise InvalidInput("webhook must be an http(s) URL of at most 2048 characters", param="webhook")
+        raise InvalidInput(
+            "webhook must be an http(s) URL of at most 2048 characters", param="webhook"
+        )

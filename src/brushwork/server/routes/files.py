@@ -40,9 +40,12 @@ async def upload_file(
     fmt = sniff_format(data)
     content_type = f"image/{fmt}" if fmt else (file.content_type or "application/octet-stream")
     record = await run_in_threadpool(
-        svc.files.put, data, owner=who, filename=safe_filename(file.filename, "upload"),
+        svc.files.put,
+        data,
+        owner=who,
+        filename=safe_filename(file.filename, "upload"),
         content_type=content_type,
-    )  # fmt: skip
+    )
     return file_json(record, svc.files_base(request))
 
 
