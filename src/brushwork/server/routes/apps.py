@@ -104,7 +104,7 @@ async def run_app(body: RunRequest, request: Request, who: str = Depends(owner))
 
 def poll_interval(elapsed: float) -> float:
     """Poll the store often at first (short tasks finish fast), then back off to 50 ms."""
-    return min(0.05, 0.002 + elapsed * 0.02)
+    return min(0.05, 0.001 + elapsed * 0.02)
 
 
 def check_webhook_url(url: str) -> None:
