@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
+import signal
 import threading
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -63,7 +65,12 @@ class WorkerPool:
     def _spawn(self, i: int) -> BaseProcess:
         proc = self.ctx.Process(
             target=worker_process,
-            args=(self.settings.model_dump(mode="json"), self.doorbell, f"worker-{i + 1}"),
+            args=(
+                self.settings.model_dump(mode="json"),
+                self.doorbell,
+                f"worker-{i + 1}",
+                os.getpid(),
+            ),
             daemon=True,
         )
         proc.start()
@@ -110,8 +117,15 @@ def serve(settings: Settings, announce: Any = print) -> None:
         f"brushwork serving on http://{settings.host}:{settings.port} ({mode}); "
         f"{settings.worker_count} worker(s); data in {settings.data_dir}"
     )
+    # uvicorn re-raises the signal that stopped it once it has shut down; with this
+    # handler in place that becomes SystemExit, so the workers are always stopped.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         app = create_app(settings, pool.doorbell)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
         pool.stop()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -10,6 +10,7 @@ A worker process never serves HTTP; the API process never runs an engine.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import signal
 import time
@@ -78,10 +79,14 @@ class Worker:
         self._loaded: set[str] = set()
         self.stopping = False
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, parent_pid: int | None = None) -> None:
+        """Run tasks until SIGTERM/SIGINT, or until the parent process is gone (no orphans)."""
         signal.signal(signal.SIGTERM, self._drain)
         signal.signal(signal.SIGINT, self._drain)
         while not self.stopping:
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("the server process is gone; worker %s exits", self.name)
+                return
             task_id = self.queue.take(self.settings.queue_poll_seconds)
             if task_id is not None:
                 self.run_task(task_id)
@@ -234,7 +239,9 @@ class Worker:
         }
 
 
-def worker_process(settings_data: dict[str, Any], doorbell: MPQueue[Any] | None, name: str) -> None:
-    """Entry point of a worker process started by ``brushwork serve``."""
+def worker_process(
+    settings_data: dict[str, Any], doorbell: MPQueue[Any] | None, name: str, parent_pid: int
+) -> None:
+    """Entry point of a worker process started by ``brushwork serve`` (pid ``parent_pid``)."""
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
-    Worker(Settings(**settings_data), doorbell, name).serve_forever()
+    Worker(Settings(**settings_data), doorbell, name).serve_forever(parent_pid=parent_pid)
