@@ -49,7 +49,7 @@ class Api:
     def drain(self) -> int:
         """Run every queued task to its end in this process; returns how many ran."""
         count = 0
-        while (task_id := self.worker.queue._dequeue()) is not None:
+        while (task_id := self.worker.queue.try_take()) is not None:
             self.worker.run_task(task_id)
             count += 1
         return count

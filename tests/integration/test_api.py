@@ -12,6 +12,7 @@ from PIL import Image
 
 from tests.conftest import Api
 from tests.helpers import alpha_mask, encode, kept_equal, photo, png, png_bomb, rect_mask
+from tests.unit.test_contract import CASES
 
 
 def b64(data: bytes) -> str:
@@ -65,6 +66,14 @@ def test_dev_mode_refuses_a_public_host(tmp_path) -> None:
 
 
 # ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(("fields", "param", "words"), [c for c in CASES if c[1] is not None])
+def test_every_refused_rule_is_400_over_http(api: Api, fields, param, words) -> None:
+    response = api.run({"prompt": "a fox", **fields})
+    assert response.status_code == 400
+    error = envelope(response)
+    assert error["param"] == param and words in error["message"]
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def run_with_hook(http: TestClient, worker: Worker, url: str, prompt: str = "x")
             "input": {"prompt": prompt, "quality": "low"},
         },
     ).json()
-    while (task_id := worker.queue._dequeue()) is not None:
+    while (task_id := worker.queue.try_take()) is not None:
         worker.run_task(task_id)
     return str(task["id"])
 

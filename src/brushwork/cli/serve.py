@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from brushwork.apps.registry import Registry
 from brushwork.contract import TaskStatus
 from brushwork.server import create_app
 from brushwork.settings import Settings
@@ -110,6 +111,11 @@ def serve(settings: Settings, announce: Any = print) -> None:
     interrupted = recover(store)
     if interrupted:
         announce(f"{interrupted} task(s) interrupted by the last stop were marked failed")
+    registry = Registry(settings.plugins)
+    for app_id in registry.apps:
+        reason = registry.unavailable_reason(app_id)
+        if reason is not None:
+            announce(f"app {app_id} is unavailable: {reason}")
     pool = WorkerPool(settings)
     pool.start()
     mode = "dev mode, no API key needed" if settings.dev else "API key required"

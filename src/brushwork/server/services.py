@@ -44,6 +44,12 @@ def services(request: Request) -> Services:
     return svc
 
 
+def poll_interval(elapsed: float) -> float:
+    """How long to sleep between reads of the store while waiting on a task: often at first
+    (short tasks finish in tens of milliseconds), backing off to 50 ms."""
+    return min(0.05, 0.001 + elapsed * 0.02)
+
+
 def owner(request: Request) -> str:
     """The key's owner id; in dev mode a request without a key belongs to the dev owner."""
     svc = services(request)

@@ -39,7 +39,7 @@ class TaskQueue:
 
     def take(self, wait: float) -> str | None:
         """The next task id, waiting up to ``wait`` seconds (woken early by the doorbell)."""
-        task_id = self._dequeue()
+        task_id = self.try_take()
         if task_id is not None:
             return task_id
         if self.doorbell is None:
@@ -47,9 +47,10 @@ class TaskQueue:
         else:
             with contextlib.suppress(stdlib_queue.Empty):
                 self.doorbell.get(timeout=wait)
-        return self._dequeue()
+        return self.try_take()
 
-    def _dequeue(self) -> str | None:
+    def try_take(self) -> str | None:
+        """The next task id if one is queued, without waiting."""
         message = self.huey.dequeue()
         if message is None:
             return None

@@ -15,7 +15,7 @@ from brushwork.apps.registry import AppSpec
 from brushwork.contract import AppInput, AppOutput, TaskStatus, parse_input
 from brushwork.errors import InvalidInput
 from brushwork.server import inputs
-from brushwork.server.services import Services, owner, services
+from brushwork.server.services import Services, owner, poll_interval, services
 from brushwork.tasks.store import task_json
 
 router = APIRouter(tags=["apps"])
@@ -100,11 +100,6 @@ async def run_app(body: RunRequest, request: Request, who: str = Depends(owner))
         if await request.is_disconnected():
             return JSONResponse(task_json(row, base), status_code=202)
         await asyncio.sleep(poll_interval(time.monotonic() - started))
-
-
-def poll_interval(elapsed: float) -> float:
-    """Poll the store often at first (short tasks finish fast), then back off to 50 ms."""
-    return min(0.05, 0.001 + elapsed * 0.02)
 
 
 def check_webhook_url(url: str) -> None:

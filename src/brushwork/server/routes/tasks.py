@@ -14,8 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from brushwork.contract import TaskStatus
 from brushwork.errors import InvalidInput, NotFound
-from brushwork.server.routes.apps import poll_interval
-from brushwork.server.services import Services, owner, services
+from brushwork.server.services import Services, owner, poll_interval, services
 from brushwork.tasks.store import absolute_output, task_json
 
 router = APIRouter(tags=["tasks"])
