@@ -31,6 +31,7 @@ PLUGINS = [
     "test/slow=tests.plugins.engines_for_tests:SlowEngine",
     "test/broken=tests.plugins.engines_for_tests:BrokenEngine",
     "test/unavailable=tests.plugins.engines_for_tests:UnavailableEngine",
+    "test/crashing=tests.plugins.engines_for_tests:CrashingEngine",
 ]
 
 

@@ -109,6 +109,16 @@ def test_cancel_of_a_running_task_ends_in_11_within_2_s(client) -> None:
     assert follow_up["status"] == 9
 
 
+def test_a_crashed_worker_fails_its_task_clearly_and_is_replaced(client) -> None:
+    with pytest.raises(brushwork.TaskError) as info:
+        client.run({"app": "test/crashing", "input": {"prompt": "x"}})
+    task = info.value.task
+    assert task["status"] == 10 and task["error"]["code"] == "interrupted"
+    assert "exited unexpectedly (code 3)" in task["error"]["message"]
+    for _ in range(3):  # the pool is whole again
+        assert client.run({"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}})
+
+
 def test_stream_reconnects_with_last_event_id_without_loss_or_repeats(
     server: Server, client
 ) -> None:

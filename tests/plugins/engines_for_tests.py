@@ -7,6 +7,7 @@ fails, so the failure path is exercised. Both are real engines, not mocks.
 
 from __future__ import annotations
 
+import os
 import time
 
 from PIL import Image
@@ -40,6 +41,16 @@ class BrokenEngine(SlowEngine):
 
     def run(self, request: Request, progress: Progress, cancelled: Cancelled) -> list[Image.Image]:
         raise RuntimeError("this engine always breaks")
+
+
+class CrashingEngine(SlowEngine):
+    """Takes its whole worker process down, as a segfaulting native library would."""
+
+    name = "crashing"
+
+    def run(self, request: Request, progress: Progress, cancelled: Cancelled) -> list[Image.Image]:
+        progress(0.5, "about to crash")
+        os._exit(3)
 
 
 class UnavailableEngine(SlowEngine):

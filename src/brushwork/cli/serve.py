@@ -34,30 +34,31 @@ def first_key(settings: Settings, store: Store) -> str | None:
     return store.create_key("first key")
 
 
-def recover(store: Store) -> int:
-    """Tasks that were in a worker's hands when the server stopped are failed with a reason;
+def recover(store: Store, worker: str | None = None, why: str = "the server stopped") -> int:
+    """Fail, with a reason, the tasks a worker held when it (or the server) stopped;
     queued tasks stay queued (the queue is on disk)."""
     count = 0
-    for task in store.unfinished():
+    for task in store.unfinished(worker):
         if TaskStatus(task["status"]) in (TaskStatus.RECEIVED, TaskStatus.QUEUED):
             continue
         count += store.update(
             task["id"],
             status=TaskStatus.FAILED,
             error={
-                "message": "the server stopped while this task was running; run it again",
+                "message": f"{why} while this task was running; run it again",
                 "type": "server_error",
                 "param": None,
                 "code": "interrupted",
             },
-            log="interrupted by a server restart\n",
+            log=f"interrupted: {why}\n",
         )
     return count
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, store: Store):
         self.settings = settings
+        self.store = store
         self.ctx = mp.get_context("spawn")
         self.doorbell: Any = self.ctx.Queue(maxsize=10_000)
         self.procs: list[BaseProcess] = []
@@ -83,10 +84,18 @@ class WorkerPool:
 
     def _supervise(self) -> None:
         while not self._stop.wait(1.0):
-            for i, proc in enumerate(self.procs):
-                if not proc.is_alive() and not self._stop.is_set():
-                    log.warning("worker-%d exited (code %s); restarting", i + 1, proc.exitcode)
-                    self.procs[i] = self._spawn(i)
+            try:
+                self._replace_dead()
+            except Exception:
+                log.exception("worker supervision failed; trying again")
+
+    def _replace_dead(self) -> None:
+        for i, proc in enumerate(self.procs):
+            if not proc.is_alive() and not self._stop.is_set():
+                log.warning("worker-%d exited (code %s); restarting", i + 1, proc.exitcode)
+                why = f"its worker process exited unexpectedly (code {proc.exitcode})"
+                recover(self.store, worker=f"worker-{i + 1}", why=why)
+                self.procs[i] = self._spawn(i)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -116,7 +125,7 @@ def serve(settings: Settings, announce: Any = print) -> None:
         reason = registry.unavailable_reason(app_id)
         if reason is not None:
             announce(f"app {app_id} is unavailable: {reason}")
-    pool = WorkerPool(settings)
+    pool = WorkerPool(settings, store)
     pool.start()
     mode = "dev mode, no API key needed" if settings.dev else "API key required"
     announce(

@@ -69,6 +69,7 @@ tasks = Table(
     Column("logs", Text, nullable=False, default=""),
     Column("progress", Integer, nullable=False, default=0),
     Column("session_id", String(200)),
+    Column("worker", String(64)),  # which worker process holds it, once picked up
     Column("webhook", Text),
     Column("webhook_state", String(16), index=True),  # pending | delivered | failed
     Column("webhook_next_at", Float),
@@ -257,6 +258,7 @@ class Store:
         output: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
         expect: tuple[TaskStatus, ...] | None = None,
+        worker: str | None = None,
     ) -> bool:
         """Change a task that is not terminal (and, with ``expect``, in one of those states).
 
@@ -282,6 +284,8 @@ class Store:
             values["error"] = error
         if log:
             values["logs"] = tasks.c.logs + log
+        if worker is not None:
+            values["worker"] = worker
         query = update(tasks).where(tasks.c.id == task_id)
         query = query.where(tasks.c.status.notin_([int(s) for s in TERMINAL]))
         if expect is not None:
@@ -327,10 +331,12 @@ class Store:
         with self.engine.connect() as conn:
             return [(r.seq, r.payload) for r in conn.execute(query)]
 
-    def unfinished(self) -> list[dict[str, Any]]:
+    def unfinished(self, worker: str | None = None) -> list[dict[str, Any]]:
         query = select(tasks.c.id, tasks.c.status).where(
             tasks.c.status.notin_([int(s) for s in TERMINAL])
         )
+        if worker is not None:
+            query = query.where(tasks.c.worker == worker)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

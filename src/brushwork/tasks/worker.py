@@ -99,7 +99,10 @@ class Worker:
         if task is None or TaskStatus(task["status"]).is_terminal():
             return
         if not self.store.update(
-            task_id, status=TaskStatus.PREPARING, log=f"picked up by worker {self.name}\n"
+            task_id,
+            status=TaskStatus.PREPARING,
+            log=f"picked up by {self.name}\n",
+            worker=self.name,
         ):
             return
         try:
