@@ -98,11 +98,12 @@ class Server:
         return {**os.environ, "BRUSHWORK_BASE_URL": self.base_url, "BRUSHWORK_API_KEY": self.key}
 
 
-def start_server(data_dir: Path, *extra: str) -> Server:
+def start_server(data_dir: Path, *extra: str, env_extra: dict[str, str] | None = None) -> Server:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "BRUSHWORK_PLUGINS": '["' + '","'.join(PLUGINS) + '"]',
+        **(env_extra or {}),
     }
     brushwork = [sys.executable, "-m", "brushwork.cli"]
     key = subprocess.run(

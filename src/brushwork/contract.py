@@ -286,6 +286,16 @@ def image_output_tokens(width: int, height: int, quality: ResolvedQuality) -> in
     return math.ceil(tiles_w * tiles_h * (2_000_000 + width * height) / 4_000_000)
 
 
+def image_input_tokens(width: int, height: int) -> int:
+    """Tokens for a reference image, by OpenAI's vision rule: fit in 2048x2048, then the
+    short side to at most 768; 85 tokens plus 170 per 512-pixel tile."""
+    scale = min(1.0, 2048 / max(width, height))
+    w, h = width * scale, height * scale
+    scale = min(1.0, 768 / min(w, h))
+    w, h = w * scale, h * scale
+    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
+
+
 def text_tokens(prompt: str) -> int:
     """An offline estimate of a prompt's token count: words, numbers, symbols, ~4 chars a word."""
     pieces = re.findall(r"\w+|[^\w\s]", prompt)

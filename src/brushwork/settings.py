@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     dev: bool = False
     workers: int = Field(0, ge=0, le=64, description="worker processes; 0 = one per core")
     public_url: str | None = Field(None, description="base of absolute file URIs")
-    default_app: str = "brushwork/studio"
+    openai_default_app: str = Field(
+        "brushwork/studio", description="the app that model 'gpt-image-2' means on /v1"
+    )
     plugins: list[str] = Field(
         default_factory=list, description="extra apps as 'namespace/name=module:Class'"
     )

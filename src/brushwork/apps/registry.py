@@ -37,6 +37,12 @@ BUILTIN_APPS = (
         "CPU, offline compositor: procedural scenes, exact text, classical photo edits. "
         "Not a neural model.",
     ),
+    AppSpec(
+        "openai/gpt-image-2",
+        "brushwork.engines.openai_engine:OpenAIEngine",
+        "OpenAI's gpt-image-2 through the official SDK, with your OPENAI_API_KEY.",
+        priced=True,
+    ),
 )
 
 

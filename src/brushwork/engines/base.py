@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
 
-from brushwork.contract import Mode, ResolvedQuality
+from brushwork.contract import Mode, OutputFormat, ResolvedQuality
 
 DEFAULT_NATIVE_MAX_EDGE = 2048
 
@@ -46,6 +46,13 @@ class Request:
     seed: int
     images: Sequence[Image.Image] = field(default_factory=list)
     mask: np.ndarray | None = None
+    output_format: OutputFormat = (
+        "png"  # how the images will be encoded (remote engines forward it)
+    )
+    output_compression: int | None = None
+    moderation: str = "auto"
+    previews: int = 0  # how many partial renders the caller wants (0..3), sent via progress()
+    meta: dict[str, Any] = field(default_factory=dict)  # engine facts for output_meta (usage)
 
     @property
     def size(self) -> tuple[int, int]:

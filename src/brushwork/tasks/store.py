@@ -70,6 +70,7 @@ tasks = Table(
     Column("progress", Integer, nullable=False, default=0),
     Column("session_id", String(200)),
     Column("worker", String(64)),  # which worker process holds it, once picked up
+    Column("options", JSON, nullable=False, default=dict),  # internal: {"previews": n}
     Column("webhook", Text),
     Column("webhook_state", String(16), index=True),  # pending | delivered | failed
     Column("webhook_next_at", Float),
@@ -199,6 +200,7 @@ class Store:
         session_id: str | None = None,
         webhook: str | None = None,
         log: str = "",
+        options: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         now = time.time()
         task_id = new_id()
@@ -216,6 +218,7 @@ class Store:
                     session_id=session_id,
                     webhook=webhook,
                     webhook_attempts=[],
+                    options=options or {},
                     created_at=now,
                     updated_at=now,
                 )
@@ -259,6 +262,7 @@ class Store:
         error: dict[str, Any] | None = None,
         expect: tuple[TaskStatus, ...] | None = None,
         worker: str | None = None,
+        preview: dict[str, Any] | None = None,
     ) -> bool:
         """Change a task that is not terminal (and, with ``expect``, in one of those states).
 
@@ -296,7 +300,9 @@ class Store:
             row = conn.execute(
                 select(tasks.c.status, tasks.c.progress).where(tasks.c.id == task_id)
             ).one()
-            self._event(conn, task_id, TaskStatus(row.status), row.progress, log, output, error)
+            self._event(
+                conn, task_id, TaskStatus(row.status), row.progress, log, output, error, preview
+            )
         return True
 
     def _event(
@@ -308,6 +314,7 @@ class Store:
         log: str | None,
         output: dict[str, Any] | None,
         error: dict[str, Any] | None,
+        preview: dict[str, Any] | None = None,
     ) -> None:
         payload: dict[str, Any] = {
             "status": int(status),
@@ -320,6 +327,8 @@ class Store:
             payload["output"] = output
         if error is not None:
             payload["error"] = error
+        if preview is not None:
+            payload["preview"] = preview
         conn.execute(insert(task_events).values(task_id=task_id, payload=payload))
 
     def events_after(self, task_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
@@ -443,7 +452,7 @@ def absolute_output(output: dict[str, Any] | None, files_base: str) -> dict[str,
     if not output:
         return output
     out: dict[str, Any] = json.loads(json.dumps(output))
-    for image in out.get("images", []):
+    for image in [*out.get("images", []), *([out["preview"]] if "preview" in out else [])]:
         if image.get("uri", "").startswith("/"):
             image["uri"] = files_base.rstrip("/") + image["uri"]
     return out

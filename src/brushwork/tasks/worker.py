@@ -15,6 +15,7 @@ import secrets
 import signal
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.queues import Queue as MPQueue
 from typing import Any
 
@@ -39,11 +40,24 @@ CANCEL_CHECK_SECONDS = 0.1
 
 
 class TaskProgress:
-    """The engine's progress callback: writes progress and logs, raises when cancelled."""
+    """The engine's progress callback: writes progress, logs and previews; raises when cancelled.
 
-    def __init__(self, store: Store, task_id: str):
+    ``save_preview`` stores a partial render and returns its file reference; at most
+    ``previews`` of them are kept, the rest are dropped.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        task_id: str,
+        previews: int = 0,
+        save_preview: Callable[[Image.Image, int], dict[str, Any]] | None = None,
+    ):
         self.store = store
         self.task_id = task_id
+        self.previews_left = previews
+        self.save_preview = save_preview
+        self._sent = 0
         self._last_pct = -1
         self._last_check = 0.0
         self._cancelled = False
@@ -61,10 +75,15 @@ class TaskProgress:
         if self.cancelled():
             raise TaskCancelled
         pct = PROGRESS_START + round((PROGRESS_END - PROGRESS_START) * min(max(fraction, 0), 1))
-        if pct != self._last_pct or message:
+        ref = None
+        if preview is not None and self.previews_left > 0 and self.save_preview is not None:
+            ref = {**self.save_preview(preview, self._sent), "partial_image_index": self._sent}
+            self.previews_left -= 1
+            self._sent += 1
+        if pct != self._last_pct or message or ref:
             self._last_pct = pct
             line = f"{message}\n" if message else None
-            if not self.store.update(self.task_id, progress=pct, log=line):
+            if not self.store.update(self.task_id, progress=pct, log=line, preview=ref):
                 raise TaskCancelled
 
 
@@ -129,7 +148,14 @@ class Worker:
         spec = self.registry.spec(task["app"])
         engine = self._engine(task["app"])
         request, sources = self._request(task, inp)
-        progress = TaskProgress(self.store, task_id)
+        request.previews = int((task.get("options") or {}).get("previews", 0))
+
+        def save_preview(image: Image.Image, k: int) -> dict[str, Any]:
+            if request.mask is not None and image.size == request.size:
+                image = keep_composite(request.images[0], image, request.mask)
+            return self._save(task, inp, image, k, stem="preview")
+
+        progress = TaskProgress(self.store, task_id, request.previews, save_preview)
         self.store.update(
             task_id,
             status=TaskStatus.RUNNING,
@@ -160,6 +186,7 @@ class Worker:
             engine=engine.name,
             priced=spec.priced,
         )
+        meta.update(request.meta)
         meta["seed"] = request.seed
         meta["timings"] = {"engine_s": round(engine_s, 4), "encode_s": round(encode_s, 4)}
         self.store.update(
@@ -207,6 +234,9 @@ class Worker:
             n=inp.n,
             quality=inp.resolved_quality,
             seed=seed,
+            output_format=inp.output_format,
+            output_compression=inp.output_compression,
+            moderation=inp.moderation,
             images=images,
             mask=edit,
         )
@@ -224,15 +254,13 @@ class Worker:
                 )
 
     def _save(
-        self, task: dict[str, Any], inp: AppInput, image: Image.Image, i: int
+        self, task: dict[str, Any], inp: AppInput, image: Image.Image, i: int, stem: str = ""
     ) -> dict[str, Any]:
         fmt = inp.output_format
         data = codecs.encode(image, fmt, inp.output_compression)
+        name = f"{task['id'][:12]}-{stem}{i}.{'jpg' if fmt == 'jpeg' else fmt}"
         record = self.files.put(
-            data,
-            owner=task["owner"],
-            filename=f"{task['id'][:12]}-{i}.{'jpg' if fmt == 'jpeg' else fmt}",
-            content_type=CONTENT_TYPES[fmt],
+            data, owner=task["owner"], filename=name, content_type=CONTENT_TYPES[fmt]
         )
         return {
             "uri": f"/files/{record.id}",

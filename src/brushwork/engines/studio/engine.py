@@ -6,6 +6,9 @@ Every image ``i`` of a task draws from its own generator seeded by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeAlias
+
 import numpy as np
 from PIL import Image
 
@@ -14,6 +17,9 @@ from brushwork.engines.studio import inpaint, reference, render, text
 from brushwork.engines.studio.prompt import Parsed, parse
 
 NATIVE_MAX_EDGE = 2048
+
+# A stage report: (fraction of this image done, what happened, how to render a preview).
+Stage: TypeAlias = Callable[[float, str, Callable[[], Image.Image]], None]
 
 
 class StudioEngine:
@@ -35,28 +41,55 @@ class StudioEngine:
         images = []
         for i in range(request.n):
             rng = np.random.default_rng([request.seed, i])
-            images.append(self._one(request, parsed, rng))
+            stage = _stages(progress, i, request) if i == 0 and request.previews else None
+            images.append(self._one(request, parsed, rng, stage))
             progress((i + 1) / request.n, f"image {i + 1} of {request.n} done")
         return images
 
-    def _one(self, request: Request, parsed: Parsed, rng: np.random.Generator) -> Image.Image:
+    def _one(
+        self, request: Request, parsed: Parsed, rng: np.random.Generator, stage: Stage | None
+    ) -> Image.Image:
         if request.mode == "inpaint":
             assert request.mask is not None
             return inpaint.fill(request.images[0], request.mask, parsed, rng)
         if request.mode == "edit":
             return reference.restage(request.images[0], request.size, parsed, rng, request.quality)
-        return compose(parsed, request.size, rng, request)
+        return compose(parsed, request.size, rng, request, stage)
+
+
+def _stages(progress: Progress, index: int, request: Request) -> Stage:
+    """Report a stage of image ``index`` with a partial render (made only when wanted)."""
+
+    def stage(fraction: float, message: str, render_preview: Callable[[], Image.Image]) -> None:
+        progress((index + fraction) / request.n, message, render_preview())
+
+    return stage
+
+
+def _rough(canvas: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """The scene as a first glimpse: its broad colours only."""
+    small = render.to_image(canvas).resize((max(1, size[0] // 16), max(1, size[1] // 16)))
+    return small.resize(size, Image.Resampling.BICUBIC)
 
 
 def compose(
-    parsed: Parsed, size: tuple[int, int], rng: np.random.Generator, request: Request
+    parsed: Parsed,
+    size: tuple[int, int],
+    rng: np.random.Generator,
+    request: Request,
+    stage: Stage | None = None,
 ) -> Image.Image:
     """Text-to-image: scene at the native size, styled, upscaled, finished, then exact text."""
     native = fit_native(size, NATIVE_MAX_EDGE)
     canvas = render.background(parsed, native, rng, request.quality)
+    if stage is not None:
+        stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
+        stage(0.4, "painted the scene", lambda: render.to_image(canvas).resize(size))
     canvas = render.stylise(canvas, parsed.styles, rng)
     image = render.to_image(render.finish(canvas, rng, request.quality))
     if image.size != size:
         image = image.resize(size, Image.Resampling.LANCZOS)
+    if stage is not None:
+        stage(0.7, "styled the scene", image.copy)
     render.set_text(image, parsed.quoted, rng, parsed.text_colour)
     return image

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,10 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from brushwork.apps.registry import AppSpec
-from brushwork.contract import AppInput, AppOutput, TaskStatus, parse_input
-from brushwork.errors import InvalidInput
-from brushwork.server import inputs
-from brushwork.server.services import Services, owner, poll_interval, services
+from brushwork.contract import AppInput, AppOutput, TaskStatus
+from brushwork.server.runs import submit, wait_until_done
+from brushwork.server.services import Services, owner, services
 from brushwork.tasks.store import task_json
 
 router = APIRouter(tags=["apps"])
@@ -60,50 +58,27 @@ def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)
     return describe(svc.registry.spec(f"{namespace}/{name}"), svc, schemas=True)
 
 
-def _create(body: RunRequest, who: str, svc: Services, files_base: str) -> dict[str, Any]:
-    svc.registry.require_available(body.app)
-    inp = parse_input(body.input)
-    if body.webhook is not None:
-        check_webhook_url(body.webhook)
-    resolved = inputs.resolve(inp, who, svc, files_base)
-    task = svc.store.create_task(
-        owner=who,
-        app=body.app,
-        input=resolved.input,
-        file_ids=resolved.file_ids,
-        session_id=body.session_id,
-        webhook=body.webhook,
-        log=resolved.log,
-    )
-    svc.store.update(task["id"], status=TaskStatus.QUEUED)
-    svc.queue.enqueue(task["id"])
-    return task
-
-
 @router.post("/apps/run", operation_id="run_app", status_code=202)
 async def run_app(body: RunRequest, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     base = svc.files_base(request)
-    task = await run_in_threadpool(_create, body, who, svc, base)
-    if not body.wait:
-        row = await run_in_threadpool(svc.store.get_task, task["id"])
-        assert row is not None
-        return JSONResponse(task_json(row, base), status_code=202)
-    started = time.monotonic()
-    deadline = started + svc.settings.wait_timeout_seconds
-    while True:
-        row = await run_in_threadpool(svc.store.get_task, task["id"])
-        assert row is not None
-        if TaskStatus(row["status"]).is_terminal() or time.monotonic() > deadline:
-            done = TaskStatus(row["status"]).is_terminal()
-            return JSONResponse(task_json(row, base), status_code=200 if done else 202)
-        if await request.is_disconnected():
-            return JSONResponse(task_json(row, base), status_code=202)
-        await asyncio.sleep(poll_interval(time.monotonic() - started))
-
-
-def check_webhook_url(url: str) -> None:
-    if not url.startswith(("http://", "https://")) or len(url) > 2048:
-        raise InvalidInput(
-            "webhook must be an http(s) URL of at most 2048 characters", param="webhook"
+    task = await run_in_threadpool(
+        partial(
+            submit,
+            svc,
+            who,
+            base,
+            app=body.app,
+            raw_input=body.input,
+            webhook=body.webhook,
+            session_id=body.session_id,
         )
+    )
+    row: dict[str, Any] | None = (
+        await wait_until_done(svc, task["id"], request)
+        if body.wait
+        else await run_in_threadpool(svc.store.get_task, task["id"])
+    )
+    assert row is not None
+    done = TaskStatus(row["status"]).is_terminal()
+    return JSONResponse(task_json(row, base), status_code=200 if body.wait and done else 202)

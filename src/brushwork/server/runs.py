@@ -1,0 +1,76 @@
+"""Submitting a task and waiting for it: shared by ``/apps/run`` and the OpenAI endpoints.
+
+``submit`` runs every check a request must pass before a task exists (app
+available, input rules, moderation, file references) and then records and
+queues the task; ``wait_until_done`` follows it in the store without blocking
+the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from brushwork.apps import moderation
+from brushwork.contract import TaskStatus, parse_input
+from brushwork.errors import InvalidInput
+from brushwork.server import inputs
+from brushwork.server.services import Services, poll_interval
+
+
+def check_webhook_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")) or len(url) > 2048:
+        raise InvalidInput(
+            "webhook must be an http(s) URL of at most 2048 characters", param="webhook"
+        )
+
+
+def submit(
+    svc: Services,
+    who: str,
+    files_base: str,
+    *,
+    app: str,
+    raw_input: Any,
+    webhook: str | None = None,
+    session_id: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Validate everything, then record and queue the task (status 2). Blocking: run in a thread."""
+    svc.registry.require_available(app)
+    inp = parse_input(raw_input)
+    moderation.check(inp.prompt, inp.moderation)
+    if webhook is not None:
+        check_webhook_url(webhook)
+    resolved = inputs.resolve(inp, who, svc, files_base)
+    task = svc.store.create_task(
+        owner=who,
+        app=app,
+        input=resolved.input,
+        file_ids=resolved.file_ids,
+        session_id=session_id,
+        webhook=webhook,
+        log=resolved.log,
+        options=options,
+    )
+    svc.store.update(task["id"], status=TaskStatus.QUEUED)
+    svc.queue.enqueue(task["id"])
+    return task
+
+
+async def wait_until_done(svc: Services, task_id: str, request: Request) -> dict[str, Any]:
+    """The task row once terminal, or as it is when the wait times out or the client leaves."""
+    started = time.monotonic()
+    deadline = started + svc.settings.wait_timeout_seconds
+    while True:
+        row = await run_in_threadpool(svc.store.get_task, task_id)
+        assert row is not None
+        if TaskStatus(row["status"]).is_terminal() or time.monotonic() > deadline:
+            return row
+        if await request.is_disconnected():
+            return row
+        await asyncio.sleep(poll_interval(time.monotonic() - started))
