@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 # System libraries the studio engine needs: Noto fonts, and raqm + fribidi for text shaping.
-APT_PACKAGES := fonts-noto-core libraqm0 libfribidi0
+APT_RUN := fonts-noto-core libraqm0 libfribidi0
+# The tests also drive the web playground in Debian's Chromium.
+APT_TEST := $(APT_RUN) chromium
+APT_PACKAGES ?= $(APT_RUN)
 
-.PHONY: run test lint typecheck unit system-deps bench clean
+.PHONY: run test lint typecheck system-deps bench clean
 
 run: system-deps $(STAMP)
 	$(BIN)/brushwork demo
 
+test: APT_PACKAGES = $(APT_TEST)
 test: system-deps $(STAMP) lint typecheck
 	$(BIN)/pytest
 

@@ -160,3 +160,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(tmp_path_factory.mktemp("server"))
     yield srv
     stop_server(srv)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    shots = ROOT / "out" / "screenshots"
+    if shots.is_dir() and any(shots.iterdir()):
+        terminalreporter.write_line(f"web playground screenshots: {shots}")

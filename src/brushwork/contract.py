@@ -156,7 +156,21 @@ _SIZE_SCHEMA: dict[str, Any] = {
 class AppInput(BaseModel):
     """SPEC §1: one input schema for every engine. Files are references (uri, URL, data, base64)."""
 
-    model_config = ConfigDict(extra="forbid", title="AppInput")
+    model_config = ConfigDict(
+        extra="forbid",
+        title="AppInput",
+        # the joint size rules, for forms that check as you type (the web playground)
+        json_schema_extra={
+            "x-size-rules": {
+                "multiple": EDGE_MULTIPLE,
+                "min_edge": MIN_EDGE,
+                "max_edge": MAX_EDGE,
+                "max_ratio": MAX_RATIO,
+                "min_pixels": MIN_PIXELS,
+                "max_pixels": MAX_PIXELS,
+            }
+        },
+    )
 
     prompt: str = Field(description="What to draw or how to edit; 1..32000 characters.")
     images: list[str] = Field(

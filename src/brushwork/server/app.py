@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from brushwork import __version__
 from brushwork.server import errors
-from brushwork.server.routes import apps, files, health, openai_compat, tasks
+from brushwork.server.routes import apps, files, health, openai_compat, tasks, web
 from brushwork.server.services import Services
 from brushwork.settings import Settings
 from brushwork.tasks.webhooks import Dispatcher
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, doorbell: MPQueue[Any] | None =
     app.state.services = services
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, apps, tasks, files, openai_compat):
+    for module in (health, apps, tasks, files, openai_compat, web):
         app.include_router(module.router)
+    app.mount("/web", web.static_files(), name="web")
     return app

@@ -213,9 +213,7 @@ class Worker:
             for i, fid in enumerate(file_ids.get("images", []))
         ]
         sources = [im.size for im in images]
-        size, note = inp.resolve_size(sources[0] if sources else None)
-        if note:
-            self.store.update(task["id"], log=note + "\n")
+        size, _ = inp.resolve_size(sources[0] if sources else None)  # the API logged why
         edit = None
         if file_ids.get("mask"):
             mask = codecs.decode(

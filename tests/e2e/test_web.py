@@ -1,0 +1,150 @@
+"""The web playground in headless Chromium (Debian's), driven by Playwright.
+
+Screenshots of each view go to ``out/screenshots`` (printed at the end of the run).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT, Server
+from tests.helpers import encode, photo
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "out" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server: Server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.base_url + "/")
+    page.fill("#api-key", server.key)
+    page.dispatch_event("#api-key", "change")
+    page.wait_for_selector("textarea[name=prompt]")
+    yield page
+    context.close()
+    assert errors == []
+
+
+def api(server: Server) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {server.key}"}, timeout=30
+    )
+
+
+def test_generate_from_a_prompt(page, server: Server) -> None:
+    page.fill("textarea[name=prompt]", 'A poster that says "Hello web" at sunset')
+    page.select_option("select[name=preset]", "1536x1024")
+    page.click("#run")
+    page.wait_for_selector("#gallery img", timeout=30_000)
+    assert page.text_content("#status") == "COMPLETED"
+    assert page.eval_on_selector(
+        "#gallery img", "img => [img.naturalWidth, img.naturalHeight]"
+    ) == [1536, 1024]
+    page.screenshot(path=str(SHOTS / "1-generate.png"), full_page=True)
+    page.click("#gallery button:has-text('copy as code')")
+    assert "brushwork import inference" in page.text_content("#code-sdk")
+    assert "/apps/run" in page.text_content("#code-curl")
+    page.screenshot(path=str(SHOTS / "2-copy-as-code.png"))
+    page.click("#code-dialog button")
+    assert "Hello web" in page.text_content("#history")
+
+
+def test_paint_a_mask_and_inpaint_keeps_the_upload(page, server: Server, tmp_path: Path) -> None:
+    upload = tmp_path / "photo.png"
+    upload.write_bytes(encode(photo(1024, 768, seed=11)))
+    page.set_input_files("#files", str(upload))
+    page.wait_for_selector("#editor:not([hidden])")
+    page.check("input[name=tool][value=rect]")
+    box = page.locator("#overlay").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=8)
+    page.mouse.up()
+    page.check("input[name=tool][value=brush]")
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.5, steps=8)
+    page.mouse.up()
+    page.screenshot(path=str(SHOTS / "3-mask-editor.png"), full_page=True)
+    page.fill("textarea[name=prompt]", 'a sign reading "SALE"')
+    page.click("#run")
+    page.wait_for_selector("#gallery img", timeout=30_000)
+    page.screenshot(path=str(SHOTS / "4-inpaint-result.png"), full_page=True)
+    with api(server) as http:
+        task = http.get("/tasks", params={"limit": 1}).json()["data"][0]
+        assert task["output"]["output_meta"]["outputs"][0]["extra"]["mode"] == "inpaint"
+        mask = np.asarray(
+            Image.open(io.BytesIO(http.get(task["input"]["mask"]).content)).convert("L")
+        )
+        result = np.asarray(
+            Image.open(io.BytesIO(http.get(task["output"]["images"][0]["uri"]).content))
+        )
+    assert mask.shape == (768, 1024)  # exactly the image's size
+    keep = mask == 0
+    assert 0.3 < keep.mean() < 0.95  # the painted areas are edits, the rest is kept
+    original = np.asarray(Image.open(upload))
+    assert np.array_equal(result[keep], original[keep])
+
+
+def test_cancel_a_running_task(page, server: Server) -> None:
+    page.select_option("#app", "test/slow")
+    page.wait_for_timeout(300)
+    page.fill("textarea[name=prompt]", "a slow one")
+    page.click("#run")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent === 'RUNNING'", timeout=20_000
+    )
+    page.click("#cancel")
+    page.wait_for_function(
+        "document.querySelector('#status').textContent === 'CANCELLED'", timeout=5_000
+    )
+    page.screenshot(path=str(SHOTS / "5-cancelled.png"), full_page=True)
+
+
+def test_a_bad_size_shows_the_servers_message_next_to_the_field(page) -> None:
+    page.fill("textarea[name=prompt]", "x")
+    page.fill("input[name=width]", "1000")
+    page.fill("input[name=height]", "1024")
+    with page.expect_response(lambda r: r.url.endswith("/apps/run")) as answer:
+        page.click("#run")
+    error = answer.value.json()["error"]
+    assert answer.value.status == 400 and error["param"] == "width"
+    shown = page.text_content("[data-error-for=width]")
+    assert shown == error["message"] == "width must be a multiple of 16, got 1000"
+    page.screenshot(path=str(SHOTS / "6-bad-size.png"), full_page=True)
