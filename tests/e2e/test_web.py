@@ -73,6 +73,7 @@ def test_generate_from_a_prompt(page, server: Server) -> None:
     page.click("#run")
     page.wait_for_selector("#gallery img", timeout=30_000)
     assert page.text_content("#status") == "COMPLETED"
+    assert page.locator("#previews img").count() == 2  # partial renders arrived before the image
     assert page.eval_on_selector(
         "#gallery img", "img => [img.naturalWidth, img.naturalHeight]"
     ) == [1536, 1024]

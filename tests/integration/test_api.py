@@ -350,6 +350,19 @@ def test_stream_replays_everything_then_only_what_follows_last_event_id(api: Api
     assert replay[-1]["event"] == "done"
 
 
+def test_previews_reach_the_stream_as_files(api: Api) -> None:
+    task = api.run({"prompt": 'dawn "Hi"', "quality": "low"}, previews=3).json()
+    api.drain()
+    events = parse_sse(api.http.get(f"/tasks/{task['id']}/stream").text)
+    previews = [e["data"]["preview"] for e in events if "preview" in e["data"]]
+    assert [p["partial_image_index"] for p in previews] == [0, 1, 2]
+    final = api.download(api.http.get(f"/tasks/{task['id']}").json()["output"]["images"][0]["uri"])
+    for preview in previews:
+        data = api.download(preview["uri"])
+        assert Image.open(io.BytesIO(data)).size == (1024, 1024) and data != final
+    assert api.run({"prompt": "x"}, previews=4).status_code == 400
+
+
 def test_list_is_newest_first_and_paged(api: Api) -> None:
     ids = [api.run({"prompt": f"t{i}"}).json()["id"] for i in range(5)]
     page = api.http.get("/tasks", params={"limit": 2}).json()

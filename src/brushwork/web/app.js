@@ -398,7 +398,7 @@ async function run(event) {
       if ($("#use-mask").checked && editor.painted) input.mask = (await upload(await editor.export(), "mask.png")).uri;
     }
     const task = await api("/apps/run", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ app, input }),
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ app, input, previews: 2 }),
     });
     state.lastRequest = { app, input };
     await follow(task.id);

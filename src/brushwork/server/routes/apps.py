@@ -27,6 +27,9 @@ class RunRequest(BaseModel):
     webhook: str | None = Field(None, description="Called when the task ends (9, 10, 11)")
     wait: bool = Field(False, description="Answer with the finished task")
     session_id: str | None = Field(None, max_length=200)
+    previews: int = Field(
+        0, ge=0, le=3, description="partial renders to publish on the task's stream (0..3)"
+    )
 
 
 def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
@@ -72,6 +75,7 @@ async def run_app(body: RunRequest, request: Request, who: str = Depends(owner))
             raw_input=body.input,
             webhook=body.webhook,
             session_id=body.session_id,
+            options={"previews": body.previews},
         )
     )
     row: dict[str, Any] | None = (
