@@ -113,6 +113,10 @@ class RateLimited(BrushworkError):
     type = "rate_limit_error"
     default_code = "rate_limited"
 
+    def __init__(self, message: str, *, retry_after: float = 1.0, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
 
 class EngineFailed(BrushworkError):
     status = 500

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from brushwork.files.fetch import Policy
+
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -49,6 +51,13 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         False, description="let URL inputs and webhooks reach private addresses (operator opt-in)"
     )
+    rate_limit_per_minute: int = Field(
+        120, ge=0, description="task submissions per API key per minute (0 = no limit)"
+    )
+    url_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="host names that URL inputs and webhooks may reach even when private",
+    )
     webhook_retry_scale: float = Field(
         1.0, gt=0, le=1, description="shrinks the retry schedule (tests)"
     )
@@ -68,6 +77,11 @@ class Settings(BaseSettings):
                 f"dev mode (no API key) only listens on loopback; got host {self.host!r}"
             )
         return self
+
+    @property
+    def url_policy(self) -> Policy:
+        hosts = frozenset(h.strip().lower() for h in self.url_allow_hosts if h.strip())
+        return Policy(allow_private=self.allow_private_urls, allow_hosts=hosts)
 
     @property
     def database_path(self) -> Path:

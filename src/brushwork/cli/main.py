@@ -109,6 +109,35 @@ def keys_create(
     console.print(f"webhook signing secret for this key: {store.webhook_secret(owner)}")
 
 
+@keys_cmd.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List keys (prefix, name, state) and each key's webhook signing secret."""
+    from datetime import UTC, datetime
+
+    from brushwork.tasks.store import Store
+
+    for key in Store(_settings(data_dir=data_dir).database_path).list_keys():
+        made = datetime.fromtimestamp(key["created_at"], UTC).strftime("%Y-%m-%d %H:%M")
+        state = "revoked" if key["revoked_at"] else "active"
+        typer.echo(
+            f"{key['prefix']}…  {key['name']:<16} {state:<8} {made}  {key['webhook_secret']}"
+        )
+
+
+@keys_cmd.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="the key's prefix as `keys list` shows it, or its id")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a key: requests with it get 401 from then on."""
+    from brushwork.tasks.store import Store
+
+    if not Store(_settings(data_dir=data_dir).database_path).revoke_key(key.rstrip("…")):
+        console.print(f"[red]no active key matches {key!r}[/red]")
+        raise typer.Exit(1)
+    out.print(f"revoked {key}")
+
+
 # ---------------------------------------------------------------- client side
 
 

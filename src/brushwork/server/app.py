@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, doorbell: MPQueue[Any] | None =
             services.store,
             settings.public_url or f"http://{settings.host}:{settings.port}",
             retry_scale=settings.webhook_retry_scale,
-            allow_private=settings.allow_private_urls,
+            policy=settings.url_policy,
         )
         dispatcher.start()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,13 +16,17 @@ from brushwork.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
 )
 
 log = logging.getLogger("brushwork.server")
 
 
 def error_response(exc: BrushworkError) -> JSONResponse:
-    return JSONResponse(exc.envelope(), status_code=exc.http_status)
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return JSONResponse(exc.envelope(), status_code=exc.http_status, headers=headers)
 
 
 def _validation_error(exc: RequestValidationError) -> InvalidInput:

@@ -86,8 +86,8 @@ def load(
             raise NotFound(f"{label}: file {own} not found", param=param)
         return svc.files.read(record.id), record.id
     if ref.startswith(("http://", "https://")):
-        allow = svc.settings.allow_private_urls
-        return fetch.fetch(ref, param=param, max_bytes=limit, allow_private=allow), None
+        policy = svc.settings.url_policy
+        return fetch.fetch(ref, param=param, max_bytes=limit, policy=policy), None
     if ref.startswith("data:"):
         header, sep, payload = ref.partition(",")
         if not sep or ";base64" not in header:

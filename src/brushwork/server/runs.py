@@ -41,6 +41,7 @@ def submit(
     options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate everything, then record and queue the task (status 2). Blocking: run in a thread."""
+    svc.limiter.take(who)
     svc.registry.require_available(app)
     inp = parse_input(raw_input)
     moderation.check(inp.prompt, inp.moderation)

@@ -11,6 +11,7 @@ from fastapi import Request
 from brushwork.apps.registry import Registry
 from brushwork.errors import Unauthorized
 from brushwork.files.store import LocalFileStore
+from brushwork.server.limits import RateLimiter
 from brushwork.settings import Settings
 from brushwork.tasks.queue import TaskQueue
 from brushwork.tasks.store import DEV_OWNER, Store
@@ -23,6 +24,7 @@ class Services:
     files: LocalFileStore
     queue: TaskQueue
     registry: Registry
+    limiter: RateLimiter
 
     @classmethod
     def build(cls, settings: Settings, doorbell: MPQueue[Any] | None = None) -> Services:
@@ -33,6 +35,7 @@ class Services:
             files=LocalFileStore(settings.files_dir, store),
             queue=TaskQueue(settings.queue_path, doorbell),
             registry=Registry(settings.plugins),
+            limiter=RateLimiter(settings.rate_limit_per_minute),
         )
 
     def files_base(self, request: Request) -> str:

@@ -184,6 +184,49 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
+    def list_keys(self) -> list[dict[str, Any]]:
+        query = select(
+            api_keys.c.id,
+            api_keys.c.name,
+            api_keys.c.prefix,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+            webhook_secrets.c.secret.label("webhook_secret"),
+        ).join(webhook_secrets, webhook_secrets.c.owner == api_keys.c.id, isouter=True)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(api_keys.c.created_at)).mappings()]
+
+    def revoke_key(self, key_id_or_prefix: str) -> int:
+        """Revoke the key with this id, or whose shown prefix this is; returns how many."""
+        query = (
+            update(api_keys)
+            .where(
+                (api_keys.c.id == key_id_or_prefix) | (api_keys.c.prefix == key_id_or_prefix),
+                api_keys.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=time.time())
+        )
+        with self.engine.begin() as conn:
+            return int(conn.execute(query).rowcount)
+
+    def server_secret(self, name: str) -> bytes:
+        """A random secret shared by every process of this server (signing file links)."""
+        owner = f"server:{name}"
+        return self.webhook_secret(owner).encode()
+
+    def redeliver_webhook(self, task_id: str) -> bool:
+        query = (
+            update(tasks)
+            .where(
+                tasks.c.id == task_id,
+                tasks.c.webhook.isnot(None),
+                tasks.c.status.in_([int(s) for s in TERMINAL]),
+            )
+            .values(webhook_state="pending", webhook_next_at=time.time())
+        )
+        with self.engine.begin() as conn:
+            return bool(conn.execute(query).rowcount)
+
     def count_keys(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(api_keys)).scalar_one())

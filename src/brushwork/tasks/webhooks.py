@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from brushwork.errors import BrushworkError
-from brushwork.files.fetch import check_url
+from brushwork.files.fetch import Policy, open_pinned
 from brushwork.signing import sign
 from brushwork.tasks.store import Store, task_json
 
@@ -45,16 +45,13 @@ class Dispatcher:
         files_base: str,
         *,
         retry_scale: float = 1.0,
-        allow_private: bool = False,
-        transport: httpx.BaseTransport | None = None,
+        policy: Policy | None = None,
     ):
         self.store = store
         self.files_base = files_base
         self.retry_scale = retry_scale
-        self.allow_private = allow_private
-        self._http = httpx.Client(
-            timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport
-        )
+        self.policy = policy or Policy()
+        self._http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -118,12 +115,18 @@ class Dispatcher:
         self, url: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int | None, str | None]:
         try:
-            check_url(url, param="webhook", allow_private=self.allow_private)
-            response = self._http.post(url, content=body, headers=headers)
+            with open_pinned(
+                self._http,
+                "POST",
+                url,
+                param="webhook",
+                policy=self.policy,
+                content=body,
+                headers=headers,
+            ) as response:
+                status = response.status_code
         except BrushworkError as exc:
             return None, exc.message
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"
-        if 200 <= response.status_code < 300:
-            return response.status_code, None
-        return response.status_code, f"HTTP {response.status_code}"
+        return status, None if 200 <= status < 300 else f"HTTP {status}"

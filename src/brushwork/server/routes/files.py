@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from brushwork.errors import InvalidInput, NotFound, PayloadTooLarge
+from brushwork.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from brushwork.files.store import safe_filename
 from brushwork.imaging.codecs import sniff_format
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
-from brushwork.server.services import owner, services
+from brushwork.server.services import Services, owner, services
+from brushwork.tasks.store import iso
 
 router = APIRouter(tags=["files"])
 
@@ -49,9 +54,51 @@ async def upload_file(
     return file_json(record, svc.files_base(request))
 
 
-@router.get("/files/{file_id}", operation_id="download_file", response_class=FileResponse)
-def download_file(file_id: str, request: Request, who: str = Depends(owner)) -> FileResponse:
+MAX_LINK_SECONDS = 7 * 24 * 3600
+
+
+def _signature(svc: Services, file_id: str, expires: int) -> str:
+    message = f"{file_id}.{expires}".encode()
+    return hmac.new(svc.store.server_secret("file-links"), message, hashlib.sha256).hexdigest()
+
+
+@router.post("/files/{file_id}/link", operation_id="link_file", status_code=201)
+def link_file(
+    file_id: str,
+    request: Request,
+    who: str = Depends(owner),
+    expires_in: int = Query(3600, ge=1, le=MAX_LINK_SECONDS, description="seconds"),
+) -> dict[str, Any]:
+    """A link that downloads the file without a key until it expires."""
     svc = services(request)
+    if svc.store.get_file(file_id, who) is None:
+        raise NotFound(f"file {file_id!r} not found", param="id")
+    expires = int(time.time()) + expires_in
+    query = urlencode({"expires": expires, "signature": _signature(svc, file_id, expires)})
+    base = svc.files_base(request).rstrip("/")
+    return {"url": f"{base}/files/{file_id}?{query}", "expires_at": iso(expires)}
+
+
+def _signed(svc: Services, file_id: str, expires: str | None, signature: str | None) -> bool:
+    if expires is None or signature is None:
+        return False
+    if not expires.isdigit() or int(expires) < time.time():
+        raise Forbidden("this file link has expired or is malformed", param="expires")
+    if not hmac.compare_digest(signature, _signature(svc, file_id, int(expires))):
+        raise Forbidden("this file link's signature is not valid", param="signature")
+    return True
+
+
+@router.get("/files/{file_id}", operation_id="download_file", response_class=FileResponse)
+def download_file(
+    file_id: str,
+    request: Request,
+    expires: str | None = Query(None),
+    signature: str | None = Query(None),
+) -> FileResponse:
+    """The file's bytes, for its owner (API key) or anyone holding a valid signed link."""
+    svc = services(request)
+    who = None if _signed(svc, file_id, expires, signature) else owner(request)
     record = svc.store.get_file(file_id, who) if len(file_id) == 32 else None
     if record is None:
         raise NotFound(f"file {file_id!r} not found", param="id")

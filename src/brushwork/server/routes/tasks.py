@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from brushwork.contract import TaskStatus
-from brushwork.errors import InvalidInput, NotFound
+from brushwork.errors import Conflict, InvalidInput, NotFound
 from brushwork.server.services import Services, owner, poll_interval, services
 from brushwork.tasks.store import absolute_output, task_json
 
@@ -62,6 +62,17 @@ def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> di
     svc = services(request)
     _task(svc, task_id, who)
     svc.store.update(task_id, status=TaskStatus.CANCELLED, log="cancelled by request\n")
+    return task_json(_task(svc, task_id, who), svc.files_base(request))
+
+
+@router.post(
+    "/tasks/{task_id}/webhook/redeliver", operation_id="redeliver_webhook", status_code=202
+)
+def redeliver_webhook(task_id: str, request: Request, who: str = Depends(owner)) -> dict[str, Any]:
+    svc = services(request)
+    _task(svc, task_id, who)
+    if not svc.store.redeliver_webhook(task_id):
+        raise Conflict("only a finished task that has a webhook can be delivered again", param="id")
     return task_json(_task(svc, task_id, who), svc.files_base(request))
 
 
