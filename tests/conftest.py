@@ -163,6 +163,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    fuzz = ROOT / "out" / "fuzz-cases.txt"
+    if fuzz.is_file():
+        terminalreporter.write_line(f"schemathesis cases run: {fuzz.read_text().strip()}")
     shots = ROOT / "out" / "screenshots"
     if shots.is_dir() and any(shots.iterdir()):
         terminalreporter.write_line(f"web playground screenshots: {shots}")

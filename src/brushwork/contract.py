@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from enum import IntEnum
 from typing import Any, Literal
 
@@ -211,6 +212,13 @@ class AppInput(BaseModel):
                 f"prompt must be at most {MAX_PROMPT} characters, got {len(stripped)}",
                 param="prompt",
             )
+        control = next((i for i, ch in enumerate(self.prompt) if _is_control(ch)), None)
+        if control is not None:
+            raise InvalidInput(
+                f"prompt contains the control character U+{ord(self.prompt[control]):04X} "
+                f"at position {control}; only tabs and line breaks are allowed",
+                param="prompt",
+            )
         if len(self.images) > MAX_IMAGES:
             raise InvalidInput(
                 f"images may hold at most {MAX_IMAGES} files, got {len(self.images)}",
@@ -248,6 +256,11 @@ class AppInput(BaseModel):
             f"the first image is {w}x{h}, which breaks the size rules; "
             f"output size is the nearest valid size {fw}x{fh}"
         )
+
+
+def _is_control(ch: str) -> bool:
+    """C0/C1 control characters other than tab and line breaks (never part of a picture)."""
+    return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"
 
 
 def parse_input(raw: Any) -> AppInput:

@@ -208,8 +208,13 @@ def test_redeliver_sends_the_event_again(hooked) -> None:
         again = http.post(f"/tasks/{task_id}/webhook/redeliver")
         assert again.status_code == 202
         wait_for(lambda: len(http.get(f"/tasks/{task_id}").json()["webhook_attempts"]) == 2)
-        assert verify_webhook(receiver.deliveries[1][1], receiver.deliveries[1][0], secret)["id"] == task_id
-        queued = http.post("/apps/run", json={"app": "brushwork/studio", "input": {"prompt": "x"}}).json()
+        assert (
+            verify_webhook(receiver.deliveries[1][1], receiver.deliveries[1][0], secret)["id"]
+            == task_id
+        )
+        queued = http.post(
+            "/apps/run", json={"app": "brushwork/studio", "input": {"prompt": "x"}}
+        ).json()
         assert http.post(f"/tasks/{queued['id']}/webhook/redeliver").status_code == 409
     finally:
         receiver.close()

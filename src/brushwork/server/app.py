@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None, doorbell: MPQueue[Any] | None =
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes)
     for module in (health, apps, tasks, files, openai_compat, web):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.mount("/web", web.static_files(), name="web")
     return app

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +22,34 @@ from brushwork.errors import (
 )
 
 log = logging.getLogger("brushwork.server")
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    """SPEC §4: every refusal has this body."""
+
+    error: ErrorBody
+
+
+_REFUSALS = {
+    400: "invalid input",
+    401: "no or bad API key",
+    403: "forbidden",
+    404: "not found or not yours",
+    409: "conflict",
+    413: "too large",
+    422: "unprocessable image",
+    429: "rate limited",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorEnvelope, "description": text} for code, text in _REFUSALS.items()
+}
 
 
 def error_response(exc: BrushworkError) -> JSONResponse:

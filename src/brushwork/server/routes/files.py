@@ -37,6 +37,9 @@ async def upload_file(
     request: Request, file: UploadFile, who: str = Depends(owner)
 ) -> dict[str, Any]:
     svc = services(request)
+    unknown = sorted(set((await request.form()).keys()) - {"file"})
+    if unknown:
+        raise InvalidInput(f"unknown form field {unknown[0]!r}; send only 'file'", param=unknown[0])
     data = await file.read(MAX_IMAGE_BYTES + 1)
     if len(data) > MAX_IMAGE_BYTES:
         raise PayloadTooLarge(f"files are limited to {MAX_IMAGE_BYTES:,} bytes", param="file")

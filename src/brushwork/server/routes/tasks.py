@@ -39,14 +39,14 @@ def list_tasks(
     request: Request,
     who: str = Depends(owner),
     limit: int = Query(20, ge=1, le=100),
-    cursor: str | None = Query(None, description="next_cursor of the previous page"),
+    cursor: str | None = Query(None, pattern=r"^[0-9]+$", description="next_cursor of a page"),
 ) -> dict[str, Any]:
     svc = services(request)
     before = None
     if cursor is not None:
         if not cursor.isdigit():
             raise InvalidInput(f"cursor must come from next_cursor, got {cursor!r}", param="cursor")
-        before = int(cursor)
+        before = min(int(cursor), 2**62)  # past every task; SQLite integers are 64-bit
     rows = svc.store.list_tasks(who, limit=limit + 1, before=before)
     page, more = rows[:limit], len(rows) > limit
     base = svc.files_base(request)
