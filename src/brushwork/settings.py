@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         False, description="let URL inputs and webhooks reach private addresses (operator opt-in)"
     )
+    moderation_embeddings: bool = Field(
+        True, description="moderation compares prompts with an embedding model (about 4 ms)"
+    )
     rate_limit_per_minute: int = Field(
         120, ge=0, description="task submissions per API key per minute (0 = no limit)"
     )

@@ -412,6 +412,6 @@ def test_metrics_and_health(api: Api) -> None:
 def test_moderation_refuses_before_a_task_exists(api: Api) -> None:
     blocked = api.run({"prompt": "explicit porn scene", "moderation": "low"})
     assert blocked.status_code == 400 and envelope(blocked)["code"] == "moderation_blocked"
-    relaxed = api.run({"prompt": "a nude figure study", "moderation": "low"})
+    relaxed = api.run({"prompt": "a classical nude painting in a museum", "moderation": "low"})
     assert relaxed.status_code == 202
     assert tasks_count(api) == 1

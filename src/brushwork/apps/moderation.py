@@ -1,18 +1,26 @@
-"""Prompt moderation (``moderation: auto | low``): offline rules per category.
+"""Prompt moderation (``moderation: auto | low``): offline rules plus an offline embedding model.
 
 A prompt is refused with 400 ``moderation_blocked`` naming the categories it
-hit. ``auto`` applies every rule; ``low`` relaxes the graphic and suggestive
-rules but keeps the hard limits, and sexual content involving minors is
-refused at every setting. Pure text processing; runs in the API before a task
-exists, so a refused prompt never reaches an engine.
+hit. Two stages, per category: word rules, and the cosine similarity of the
+prompt's embedding (all-MiniLM-L6-v2, ``embedding.py``) to short descriptions of
+the category (``data/moderation_anchors.json``), counted only when it beats the
+similarity to benign descriptions. ``low`` relaxes the thresholds and drops the
+softer word rules but keeps the hard limits; sexual content involving minors is
+refused at every setting. Runs in the API before a task exists. Without the
+embedding package installed the rules alone decide (``model_available()``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from brushwork.apps import embedding
 from brushwork.errors import ModerationBlocked
 
 
@@ -123,17 +131,55 @@ def normalise(prompt: str) -> str:
     return re.sub(r"[\s_*.]+", " ", text)
 
 
-def categories(prompt: str, level: str) -> list[str]:
+# Similarity above which an embedding counts as a hit, by level (measured: bench/moderation.py).
+THRESHOLDS = {"auto": 0.45, "low": 0.60}
+MINOR_THRESHOLD = 0.45
+CATEGORIES = ("sexual", "violence/graphic", "hate", "self-harm", "illegal")
+ANCHORS = Path(__file__).resolve().parent / "data" / "moderation_anchors.json"
+
+
+@functools.cache
+def _anchor_vectors() -> dict[str, Any] | None:
+    model = embedding.load()
+    if model is None:
+        return None
+    anchors = {k: v for k, v in json.loads(ANCHORS.read_text()).items() if not k.startswith("_")}
+    return {name: model.encode(texts) for name, texts in anchors.items()}
+
+
+def model_available() -> bool:
+    return _anchor_vectors() is not None
+
+
+@functools.lru_cache(maxsize=4096)  # repeated prompts (seeds, retries, n runs) cost nothing
+def similarities(prompt: str) -> dict[str, float]:
+    """Highest cosine similarity of the prompt to each category's descriptions (empty: no model)."""
+    anchors = _anchor_vectors()
+    model = embedding.load()
+    if anchors is None or model is None:
+        return {}
+    vector = model.encode([prompt])[0]
+    return {name: float((vectors @ vector).max()) for name, vectors in anchors.items()}
+
+
+def categories(prompt: str, level: str, embeddings: bool = True) -> list[str]:
     """The categories a prompt breaks at ``level`` (``auto`` or ``low``)."""
     text = normalise(prompt)
-    hits = [r.category for r in RULES if (r.hard or level == "auto") and r.pattern.search(text)]
-    if _SEXUAL.search(text) and _MINOR.search(text):
-        hits.append("sexual/minors")
-    return sorted(set(hits))
+    hits = {r.category for r in RULES if (r.hard or level == "auto") and r.pattern.search(text)}
+    sims = similarities(prompt) if embeddings else {}
+    benign = sims.get("benign", 1.0)
+    for name in CATEGORIES:
+        if sims.get(name, 0.0) >= THRESHOLDS[level] and sims[name] > benign:
+            hits.add(name)
+    sexual = bool(_SEXUAL.search(text)) or sims.get("sexual", 0.0) >= THRESHOLDS["auto"]
+    minor = bool(_MINOR.search(text)) or sims.get("minors", 0.0) >= MINOR_THRESHOLD
+    if sexual and minor:  # a hard limit at every level
+        hits.update({"sexual", "sexual/minors"})
+    return sorted(hits)
 
 
-def check(prompt: str, level: str) -> None:
-    found = categories(prompt, level)
+def check(prompt: str, level: str, embeddings: bool = True) -> None:
+    found = categories(prompt, level, embeddings)
     if found:
         raise ModerationBlocked(
             "the prompt was refused by moderation (" + ", ".join(found) + ")",

@@ -61,6 +61,7 @@ class WorkerPool:
         self.store = store
         self.ctx = mp.get_context("spawn")
         self.doorbell: Any = self.ctx.Queue(maxsize=10_000)
+        self.finished: Any = self.ctx.Queue(maxsize=10_000)
         self.procs: list[BaseProcess] = []
         self._stop = threading.Event()
 
@@ -72,6 +73,7 @@ class WorkerPool:
                 self.doorbell,
                 f"worker-{i + 1}",
                 os.getpid(),
+                self.finished,
             ),
             daemon=True,
         )
@@ -136,7 +138,7 @@ def serve(settings: Settings, announce: Any = print) -> None:
     # handler in place that becomes SystemExit, so the workers are always stopped.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        app = create_app(settings, pool.doorbell)
+        app = create_app(settings, pool.doorbell, pool.finished)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
         pool.stop()

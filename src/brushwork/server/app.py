@@ -17,9 +17,14 @@ from brushwork.settings import Settings
 from brushwork.tasks.webhooks import Dispatcher
 
 
-def create_app(settings: Settings | None = None, doorbell: MPQueue[Any] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    doorbell: MPQueue[Any] | None = None,
+    finished: MPQueue[Any] | None = None,
+) -> FastAPI:
+    """The app; ``doorbell`` wakes workers, ``finished`` carries their notices back."""
     settings = settings or Settings()
-    services = Services.build(settings, doorbell)
+    services = Services.build(settings, doorbell, finished)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -30,9 +35,11 @@ def create_app(settings: Settings | None = None, doorbell: MPQueue[Any] | None =
             policy=settings.url_policy,
         )
         dispatcher.start()
+        services.events.start()
         try:
             yield
         finally:
+            services.events.stop()
             dispatcher.stop()
 
     app = FastAPI(

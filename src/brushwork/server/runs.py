@@ -8,7 +8,6 @@ the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -19,7 +18,8 @@ from brushwork.apps import moderation
 from brushwork.contract import TaskStatus, parse_input
 from brushwork.errors import InvalidInput
 from brushwork.server import inputs
-from brushwork.server.services import Services, poll_interval
+from brushwork.server.services import Services
+from brushwork.tasks.events import FALLBACK_SECONDS, woken
 
 
 def check_webhook_url(url: str) -> None:
@@ -44,7 +44,7 @@ def submit(
     svc.limiter.take(who)
     svc.registry.require_available(app)
     inp = parse_input(raw_input)
-    moderation.check(inp.prompt, inp.moderation)
+    moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:
         check_webhook_url(webhook)
     resolved = inputs.resolve(inp, who, svc, files_base)
@@ -57,21 +57,25 @@ def submit(
         webhook=webhook,
         log=resolved.log,
         options=options,
+        queued=True,
     )
-    svc.store.update(task["id"], status=TaskStatus.QUEUED)
     svc.queue.enqueue(task["id"])
     return task
 
 
 async def wait_until_done(svc: Services, task_id: str, request: Request) -> dict[str, Any]:
-    """The task row once terminal, or as it is when the wait times out or the client leaves."""
-    started = time.monotonic()
-    deadline = started + svc.settings.wait_timeout_seconds
-    while True:
-        row = await run_in_threadpool(svc.store.get_task, task_id)
-        assert row is not None
-        if TaskStatus(row["status"]).is_terminal() or time.monotonic() > deadline:
-            return row
-        if await request.is_disconnected():
-            return row
-        await asyncio.sleep(poll_interval(time.monotonic() - started))
+    """The task row once terminal, or as it is when the wait times out or the client leaves.
+
+    Woken by the worker's notice that the task ended (``TaskEvents``), not by polling.
+    """
+    deadline = time.monotonic() + svc.settings.wait_timeout_seconds
+    with svc.events.watch(task_id) as ended:
+        while True:
+            row = await run_in_threadpool(svc.store.get_task, task_id)
+            assert row is not None
+            if TaskStatus(row["status"]).is_terminal() or time.monotonic() > deadline:
+                return row
+            if await request.is_disconnected():
+                return row
+            remaining = deadline - time.monotonic()
+            await woken(ended, min(FALLBACK_SECONDS, max(0.0, remaining)))

@@ -13,6 +13,7 @@ from brushwork.errors import Unauthorized
 from brushwork.files.store import LocalFileStore
 from brushwork.server.limits import RateLimiter
 from brushwork.settings import Settings
+from brushwork.tasks.events import TaskEvents
 from brushwork.tasks.queue import TaskQueue
 from brushwork.tasks.store import DEV_OWNER, Store
 
@@ -25,9 +26,15 @@ class Services:
     queue: TaskQueue
     registry: Registry
     limiter: RateLimiter
+    events: TaskEvents
 
     @classmethod
-    def build(cls, settings: Settings, doorbell: MPQueue[Any] | None = None) -> Services:
+    def build(
+        cls,
+        settings: Settings,
+        doorbell: MPQueue[Any] | None = None,
+        finished: MPQueue[Any] | None = None,
+    ) -> Services:
         store = Store(settings.database_path)
         return cls(
             settings=settings,
@@ -36,6 +43,7 @@ class Services:
             queue=TaskQueue(settings.queue_path, doorbell),
             registry=Registry(settings.plugins),
             limiter=RateLimiter(settings.rate_limit_per_minute),
+            events=TaskEvents(finished),
         )
 
     def files_base(self, request: Request) -> str:
@@ -48,9 +56,9 @@ def services(request: Request) -> Services:
 
 
 def poll_interval(elapsed: float) -> float:
-    """How long to sleep between reads of the store while waiting on a task: often at first
-    (short tasks finish in tens of milliseconds), backing off to 50 ms."""
-    return min(0.05, 0.001 + elapsed * 0.02)
+    """How long a progress stream sleeps between reads of the store: 5 ms at first, backing
+    off to 50 ms (streams show progress; waiting for the end is event-driven)."""
+    return min(0.05, 0.005 + elapsed * 0.02)
 
 
 def owner(request: Request) -> str:

@@ -244,6 +244,7 @@ class Store:
         webhook: str | None = None,
         log: str = "",
         options: dict[str, Any] | None = None,
+        queued: bool = False,
     ) -> dict[str, Any]:
         now = time.time()
         task_id = new_id()
@@ -267,6 +268,11 @@ class Store:
                 )
             )
             self._event(conn, task_id, TaskStatus.RECEIVED, 0, log, None, None)
+            if queued:  # recorded and queued in one transaction: one commit, two events
+                conn.execute(
+                    update(tasks).where(tasks.c.id == task_id).values(status=int(TaskStatus.QUEUED))
+                )
+                self._event(conn, task_id, TaskStatus.QUEUED, 0, None, None, None)
         task = self.get_task(task_id)
         assert task is not None
         return task

