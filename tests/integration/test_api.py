@@ -415,3 +415,13 @@ def test_moderation_refuses_before_a_task_exists(api: Api) -> None:
     relaxed = api.run({"prompt": "a classical nude painting in a museum", "moderation": "low"})
     assert relaxed.status_code == 202
     assert tasks_count(api) == 1
+
+
+def test_a_refused_request_stores_no_file(api: Api) -> None:
+    files_dir = api.settings.files_dir
+    before = sorted(p.name for p in files_dir.rglob("*") if p.is_file())
+    response = api.run({"prompt": "x", "images": [b64(png(1024, 768)), b64(png(1024, 768)[:500])]})
+    assert response.status_code == 422
+    mismatch = api.run({"prompt": "x", "images": [b64(png(1024, 768))], "mask": b64(png(512, 512))})
+    assert mismatch.status_code == 400
+    assert sorted(p.name for p in files_dir.rglob("*") if p.is_file()) == before

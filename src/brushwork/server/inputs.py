@@ -34,14 +34,14 @@ class Resolved:
 
 
 def resolve(inp: AppInput, owner: str, svc: Services, files_base: str) -> Resolved:
-    image_ids: list[str] = []
+    """Check every reference first; store new bytes only once all pass (a refusal stores none)."""
+    loaded = []  # (bytes, existing file id, format, stem)
     first = None
     for i, ref in enumerate(inp.images):
         data, existing = load(ref, owner, svc, files_base, param="images", label=f"images[{i}]")
         decoded = codecs.decode(data, param="images", label=f"images[{i}]")
         first = first or decoded
-        image_ids.append(existing or _store(data, decoded.format, owner, svc, f"image-{i}"))
-    mask_id = None
+        loaded.append((data, existing, decoded.format, f"image-{i}"))
     if inp.mask is not None:
         assert first is not None  # AppInput refuses a mask without images
         data, existing = load(
@@ -49,8 +49,10 @@ def resolve(inp: AppInput, owner: str, svc: Services, files_base: str) -> Resolv
         )
         decoded = codecs.decode(data, param="mask", limit=MAX_MASK_BYTES)
         masks.check_mask_size(decoded.size, first.size)
-        mask_id = existing or _store(data, decoded.format, owner, svc, "mask")
+        loaded.append((data, existing, decoded.format, "mask"))
     _, note = inp.resolve_size(first.size if first else None)
+    ids = [existing or _store(data, fmt, owner, svc, stem) for data, existing, fmt, stem in loaded]
+    image_ids, mask_id = (ids[:-1], ids[-1]) if inp.mask is not None else (ids, None)
     record = inp.model_dump(exclude_none=True, exclude_defaults=False)
     base = files_base.rstrip("/")
     record["images"] = [f"{base}/files/{fid}" for fid in image_ids]
