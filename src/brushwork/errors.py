@@ -111,7 +111,7 @@ class UnprocessableImage(BrushworkError):
 class RateLimited(BrushworkError):
     status = 429
     type = "rate_limit_error"
-    default_code = "rate_limited"
+    default_code = "rate_limit_exceeded"  # compat: OpenAI's code for the same refusal
 
     def __init__(self, message: str, *, retry_after: float = 1.0, **kwargs: Any):
         super().__init__(message, **kwargs)

@@ -77,7 +77,11 @@ def _app_for(model: Any, svc: Services) -> str:
         return svc.settings.openai_default_app
     if isinstance(model, str) and model in svc.registry.apps:
         return model
-    raise NotFound(f"the model {model!r} does not exist; GET /v1/models lists them", param="model")
+    raise NotFound(
+        f"the model {model!r} does not exist; GET /v1/models lists them",
+        param="model",
+        code="model_not_found",  # compat: OpenAI's code
+    )
 
 
 def _int(body: dict[str, Any], name: str, default: int | None) -> int | None:
