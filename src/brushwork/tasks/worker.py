@@ -168,13 +168,14 @@ class Worker:
             return self._save(task, inp, image, k, stem="preview")
 
         progress = TaskProgress(self.store, task_id, request.previews, save_preview)
-        self.store.update(
+        if not self.store.update(
             task_id,
             status=TaskStatus.RUNNING,
             progress=PROGRESS_START,
             log=f"{request.mode} {request.width}x{request.height} n={request.n} "
             f"quality={request.quality} seed={request.seed}\n",
-        )
+        ):
+            raise TaskCancelled  # cancelled while its inputs were being prepared
         started = time.perf_counter()
         images = engine.run(request, progress, progress.cancelled)
         engine_s = time.perf_counter() - started
