@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
-# System libraries the studio engine needs: Noto fonts, and raqm + fribidi for text shaping.
-APT_RUN := fonts-noto-core libraqm0 libfribidi0
+# System libraries the studio engine needs: Noto fonts (with CJK), raqm + fribidi for shaping.
+APT_RUN := fonts-noto-core fonts-noto-cjk libraqm0 libfribidi0
 # The tests also drive the web playground in Debian's Chromium.
 APT_TEST := $(APT_RUN) chromium
 APT_PACKAGES ?= $(APT_RUN)

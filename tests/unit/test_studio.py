@@ -118,10 +118,23 @@ def test_every_style_renders_at_low_tier(style: str) -> None:
     assert np.abs(np.asarray(styled, np.int16) - np.asarray(plain, np.int16)).mean() > 3
 
 
-@pytest.mark.parametrize("script_text", ["नमस्ते", "স্বাগতম", "مرحبا", "Ünïcødé"])
-def test_scripts_get_a_font_that_covers_them(script_text: str) -> None:
+@pytest.mark.parametrize(
+    ("script_text", "font"),
+    [
+        ("नमस्ते", "Devanagari"),
+        ("স্বাগতম", "Bengali"),
+        ("مرحبا", "Arabic"),
+        ("新年快乐", "CJK"),
+        ("Ünïcødé", "NotoSans-"),
+    ],
+)
+def test_scripts_get_a_font_that_covers_them(script_text: str, font: str) -> None:
     path = text.font_for(text.script_of(script_text))
-    assert path is not None and path.exists()
+    assert path is not None and path.exists() and font in path.name
+    face = text.load_font(path, 48)
+    notdef = face.getmask("\U0010fffd").getbbox()  # a code point no font draws
+    for ch in script_text.replace(" ", ""):
+        assert face.getmask(ch).getbbox() not in (None, notdef), ch
 
 
 def test_inpaint_fills_only_the_mask_region_and_varies_by_seed() -> None:

@@ -268,8 +268,10 @@ def abstract(c: Canvas, rng: np.random.Generator, colours: list[RGB]) -> None:
     for colour in palette:
         n = noise(rng, h, w, 1.5, octaves=3)[:, :, None]
         c[:] = c * (1 - n * 0.35) + rgb(colour) * n * 0.35
-    sprinkle(c, rng, 25, 0, 1, rgb((255, 255, 255)) * 0.35, 0.03)
     c[:] = cv2.GaussianBlur(c, (0, 0), max(1.0, 0.01 * max(h, w)))
+    glow = np.zeros_like(c)  # bokeh: soft discs of light added on top, never dark blots
+    sprinkle(glow, rng, 25, 0, 1, rgb((255, 255, 255)), 0.03)
+    c[:] = np.clip(c + cv2.GaussianBlur(glow, (0, 0), max(1.0, 0.008 * max(h, w))) * 0.22, 0, 1)
 
 
 def _random_colour(rng: np.random.Generator) -> RGB:
