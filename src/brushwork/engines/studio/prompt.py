@@ -57,9 +57,11 @@ COLOURS: dict[str, RGB] = {
     "pastel": (230, 200, 230),
 }
 
-# Scene words → the scene the renderer paints. The first match in the prompt wins.
+# Scene words → the scene the renderer paints. The first entry that matches wins, so the
+# more specific scenes come first ("a city at night" is a city scene, which has its own dusk).
 SCENES: dict[str, tuple[str, ...]] = {
     "sunset": ("sunset", "sunrise", "dusk", "dawn", "golden hour", "twilight"),
+    "city": ("city", "skyline", "urban", "downtown", "street", "buildings", "storefront"),
     "night": ("night", "starry", "stars", "moon", "midnight", "nocturnal"),
     "space": ("space", "galaxy", "nebula", "cosmos", "planet", "outer space"),
     "ocean": ("ocean", "sea", "beach", "waves", "lake", "coast", "shore", "water"),
@@ -67,7 +69,6 @@ SCENES: dict[str, tuple[str, ...]] = {
     "forest": ("forest", "woods", "jungle", "trees", "tree"),
     "mountain": ("mountain", "mountains", "hills", "peak", "alps", "valley"),
     "desert": ("desert", "dunes", "sand", "sahara"),
-    "city": ("city", "skyline", "urban", "downtown", "street", "buildings", "storefront"),
     "meadow": ("meadow", "field", "grass", "garden", "park", "countryside", "flowers"),
     "studio": ("studio", "product", "countertop", "marble", "backdrop", "portrait"),
     "sky": ("sky", "clouds", "cloudy", "cloud", "blue sky", "daylight"),
