@@ -64,6 +64,8 @@ def test_parse_reads_colour_scene_style_and_text_colour() -> None:
     assert "watercolour" in parsed.styles
     assert parsed.text_colour == COLOURS["gold"]
     assert parse('a poster "Blue Night"').colours == []  # quoted words are text, not wishes
+    assert parse("a storefront in a city at night").scene == "city"
+    assert parse("stars over the desert").scene == "night"
 
 
 @pytest.mark.parametrize("size", [(512, 512), (1536, 512), (480, 1440), (3840, 2160)])
