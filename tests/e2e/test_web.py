@@ -149,3 +149,85 @@ def test_a_bad_size_shows_the_servers_message_next_to_the_field(page) -> None:
     shown = page.text_content("[data-error-for=width]")
     assert shown == error["message"] == "width must be a multiple of 16, got 1000"
     page.screenshot(path=str(SHOTS / "6-bad-size.png"), full_page=True)
+
+
+def mask_painted_fraction(page) -> float:
+    return page.evaluate(
+        """() => {
+            const c = document.querySelector('#overlay');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let on = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) on++;
+            return on / (c.width * c.height);
+        }"""
+    )
+
+
+def drag(page, points: list[tuple[float, float]]) -> None:
+    box = page.locator("#overlay").bounding_box()
+    at = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for point in at[1:]:
+        page.mouse.move(*point, steps=4)
+    page.mouse.up()
+
+
+def test_drop_and_paste_images_and_every_mask_tool(page, tmp_path: Path) -> None:
+    data = encode(photo(1024, 768, seed=3))
+    page.evaluate(
+        """bytes => {
+            const file = new File([new Uint8Array(bytes)], 'dropped.png', {type: 'image/png'});
+            const dt = new DataTransfer();
+            dt.items.add(file);
+            const drop = new DragEvent('drop', {dataTransfer: dt, bubbles: true});
+            document.querySelector('#drop').dispatchEvent(drop);
+            const paste = new ClipboardEvent('paste', {clipboardData: dt, bubbles: true});
+            document.dispatchEvent(paste);
+        }""",
+        list(data),
+    )
+    page.wait_for_function("document.querySelectorAll('#thumbs img').length === 2")
+    assert page.eval_on_selector("#photo", "c => [c.width, c.height]") == [1024, 768]
+    assert mask_painted_fraction(page) == 0
+    page.check("input[name=tool][value=lasso]")
+    drag(page, [(0.1, 0.1), (0.5, 0.1), (0.5, 0.5), (0.1, 0.5)])
+    lasso = mask_painted_fraction(page)
+    assert 0.1 < lasso < 0.25
+    page.check("input[name=tool][value=eraser]")
+    drag(page, [(0.2, 0.3), (0.4, 0.3)])
+    erased = mask_painted_fraction(page)
+    assert erased < lasso
+    page.click("#undo")
+    assert mask_painted_fraction(page) == pytest.approx(lasso)
+    page.click("#redo")
+    assert mask_painted_fraction(page) == pytest.approx(erased)
+    page.click("#invert")
+    assert mask_painted_fraction(page) == pytest.approx(1 - erased, abs=0.01)
+    page.click("#clear")
+    assert mask_painted_fraction(page) == 0
+    page.click("#thumbs figure:first-child button")  # remove the first image
+    assert page.locator("#thumbs img").count() == 1
+    page.screenshot(path=str(SHOTS / "7-drop-and-tools.png"), full_page=True)
+
+
+def test_edit_this_downloads_and_history(page, server: Server) -> None:
+    page.fill("textarea[name=prompt]", 'a forest "Again"')
+    page.fill("input[name=seed]", "5")
+    page.click("#run")
+    page.wait_for_selector("#gallery img", timeout=30_000)
+    for kind, suffix in (("png", ".png"), ("jpeg", ".jpg"), ("webp", ".webp")):
+        with page.expect_download() as download:
+            page.click(f"#gallery figure:first-child button:text-is('{kind}')")
+        assert download.value.suggested_filename.endswith(suffix)
+        saved = download.value.path()
+        assert Image.open(saved).size == (1024, 1024)
+    page.click("#gallery figure:first-child button:has-text('edit this')")
+    page.wait_for_selector("#editor:not([hidden])")
+    assert page.locator("#thumbs img").count() == 1
+    assert page.eval_on_selector("#photo", "c => [c.width, c.height]") == [1024, 1024]
+    page.click("#refresh-history")
+    page.wait_for_selector("#history li")
+    assert "Again" in page.text_content("#history li:first-child")
+    page.click("#history li:first-child")
+    page.wait_for_function("document.querySelectorAll('#gallery figure').length >= 2")
