@@ -110,6 +110,26 @@ def test_stream_sends_real_partials_then_the_image(oa: openai.OpenAI) -> None:
     assert events[-1].usage.output_tokens > 0
 
 
+def test_stream_of_an_inpaint_sends_partials_with_kept_pixels(oa: openai.OpenAI) -> None:
+    original = photo(1024, 768, 4)
+    mask = alpha_mask(1024, 768, (100, 100, 400, 300))
+    events = list(
+        oa.images.edit(
+            model="gpt-image-2",
+            image=("p.png", encode(original), "image/png"),
+            mask=("m.png", encode(mask), "image/png"),
+            prompt='"SALE"',
+            stream=True,
+            partial_images=2,
+        )
+    )
+    assert [e.type for e in events] == ["image_edit.partial_image"] * 2 + ["image_edit.completed"]
+    edit = np.zeros((768, 1024), np.float32)
+    edit[100:300, 100:400] = 1
+    for event in events:  # partial renders are composited too: kept pixels never move
+        assert kept_equal(original, pixels(event.b64_json).convert("RGB"), edit)
+
+
 def test_stream_of_an_edit_uses_image_edit_events(oa: openai.OpenAI) -> None:
     events = list(
         oa.images.edit(

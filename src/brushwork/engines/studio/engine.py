@@ -7,7 +7,6 @@ Every image ``i`` of a task draws from its own generator seeded by
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeAlias
 
 import numpy as np
 from PIL import Image
@@ -15,11 +14,9 @@ from PIL import Image
 from brushwork.engines.base import Cancelled, Capabilities, Progress, Request, fit_native
 from brushwork.engines.studio import inpaint, reference, render, text
 from brushwork.engines.studio.prompt import Parsed, parse
+from brushwork.engines.studio.render import Stage
 
 NATIVE_MAX_EDGE = 2048
-
-# A stage report: (fraction of this image done, what happened, how to render a preview).
-Stage: TypeAlias = Callable[[float, str, Callable[[], Image.Image]], None]
 
 
 class StudioEngine:
@@ -51,9 +48,11 @@ class StudioEngine:
     ) -> Image.Image:
         if request.mode == "inpaint":
             assert request.mask is not None
-            return inpaint.fill(request.images[0], request.mask, parsed, rng)
+            return inpaint.fill(request.images[0], request.mask, parsed, rng, stage)
         if request.mode == "edit":
-            return reference.restage(request.images[0], request.size, parsed, rng, request.quality)
+            return reference.restage(
+                request.images[0], request.size, parsed, rng, request.quality, stage
+            )
         return compose(parsed, request.size, rng, request, stage)
 
 

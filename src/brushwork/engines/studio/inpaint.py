@@ -14,10 +14,15 @@ from PIL import Image
 
 from brushwork.engines.studio import render
 from brushwork.engines.studio.prompt import Parsed
+from brushwork.engines.studio.render import Stage
 
 
 def fill(
-    image: Image.Image, edit: np.ndarray, parsed: Parsed, rng: np.random.Generator
+    image: Image.Image,
+    edit: np.ndarray,
+    parsed: Parsed,
+    rng: np.random.Generator,
+    stage: Stage | None = None,
 ) -> Image.Image:
     rgb = np.asarray(image.convert("RGB"))
     hole = (edit > 0).astype(np.uint8) * 255
@@ -25,6 +30,8 @@ def fill(
         return image.convert("RGB")
     radius = max(3, int(0.01 * max(rgb.shape[:2])))
     filled = cv2.inpaint(rgb, hole, radius, cv2.INPAINT_NS).astype(np.float32) / 255
+    if stage is not None:
+        stage(0.5, "filled the region's structure", lambda: render.to_image(filled))
     filled = _add_grain(filled, rgb, hole > 0, rng)
     if parsed.colours:
         region = np.zeros_like(filled)
@@ -32,6 +39,8 @@ def fill(
         render.tint(region, parsed.colours[0], 0.6)
         filled = np.where((hole > 0)[:, :, None], region, filled)
     out = render.to_image(filled)
+    if stage is not None:
+        stage(0.8, "matched the texture", out.copy)
     if parsed.quoted:
         _text_in_region(out, hole > 0, parsed, rng)
     return out

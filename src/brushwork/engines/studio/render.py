@@ -7,7 +7,8 @@ size and upscaled; text is set last, at the final size, so it stays crisp.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import cv2
 import numpy as np
@@ -19,6 +20,8 @@ from brushwork.engines.studio import text as typo
 from brushwork.engines.studio.prompt import RGB, Parsed
 
 Canvas = npt.NDArray[Any]  # float32 H x W x 3 in 0..1
+# A stage report: (fraction of this image done, what happened, how to render a preview).
+Stage: TypeAlias = Callable[[float, str, Callable[[], Image.Image]], None]
 
 # How much of the native size the background is painted at, per quality tier.
 BACKGROUND_SCALE: dict[str, float] = {"low": 0.25, "medium": 0.5, "high": 1.0}
