@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(128 * 1024 * 1024, ge=1024)
     queue_poll_seconds: float = Field(0.5, gt=0, le=10)
     wait_timeout_seconds: float = Field(600, gt=0)
+    heartbeat_seconds: float = Field(2.0, gt=0, description="how often a worker says it is alive")
+    stale_after_seconds: float = Field(
+        15.0, gt=0, description="a held task whose worker is quiet this long is re-queued once"
+    )
     allow_private_urls: bool = Field(
         False, description="let URL inputs and webhooks reach private addresses (operator opt-in)"
     )

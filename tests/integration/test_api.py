@@ -406,7 +406,7 @@ def test_metrics_and_health(api: Api) -> None:
     api.run({"prompt": "x"})
     text = api.http.get("/metrics").text
     assert 'brushwork_tasks{status="QUEUED"} 1' in text
-    assert "brushwork_queue_depth 1" in text
+    assert 'brushwork_queue_depth{app="brushwork/studio"} 1' in text
 
 
 def test_moderation_refuses_before_a_task_exists(api: Api) -> None:

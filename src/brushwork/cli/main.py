@@ -80,6 +80,9 @@ def serve(
     data_dir: DataDir = None,
     dev: Annotated[bool, typer.Option(help="no API key needed; loopback only")] = False,
     workers: Annotated[int | None, typer.Option(help="worker processes (default: cores)")] = None,
+    no_workers: Annotated[
+        bool, typer.Option("--no-workers", help="API only; run `brushwork worker` elsewhere")
+    ] = False,
 ) -> None:
     """Start the API server and its worker processes."""
     from brushwork.cli.serve import serve as run_server
@@ -89,7 +92,28 @@ def serve(
     except ValueError as exc:
         console.print(f"[red]refusing to start:[/red] {exc}")
         raise typer.Exit(2) from None
-    run_server(settings, announce=console.print)
+    run_server(settings, announce=console.print, workers=not no_workers)
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    workers: Annotated[int, typer.Option(help="worker processes (one per device)")] = 1,
+    apps: Annotated[
+        str | None, typer.Option(help="serve only these apps (comma-separated)")
+    ] = None,
+) -> None:
+    """Run worker processes without an API server; SIGTERM lets each finish its task first."""
+    from brushwork.apps.registry import Registry
+    from brushwork.cli.serve import run_workers
+
+    settings = _settings(data_dir=data_dir, workers=workers)
+    chosen = [a.strip() for a in apps.split(",") if a.strip()] if apps else None
+    unknown = sorted(set(chosen or []) - set(Registry(settings.plugins).apps))
+    if unknown:
+        console.print(f"[red]unknown app(s):[/red] {', '.join(unknown)}")
+        raise typer.Exit(2)
+    run_workers(settings, chosen, announce=console.print)
 
 
 @keys_cmd.command("create")

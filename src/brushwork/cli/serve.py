@@ -11,6 +11,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import socket
 import threading
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -18,9 +19,10 @@ from typing import Any
 import uvicorn
 
 from brushwork.apps.registry import Registry
-from brushwork.contract import TaskStatus
 from brushwork.server import create_app
 from brushwork.settings import Settings
+from brushwork.tasks.queue import TaskQueue
+from brushwork.tasks.recovery import recover
 from brushwork.tasks.store import Store
 from brushwork.tasks.worker import worker_process
 
@@ -34,34 +36,27 @@ def first_key(settings: Settings, store: Store) -> str | None:
     return store.create_key("first key")
 
 
-def recover(store: Store, worker: str | None = None, why: str = "the server stopped") -> int:
-    """Fail, with a reason, the tasks a worker held when it (or the server) stopped;
-    queued tasks stay queued (the queue is on disk)."""
-    count = 0
-    for task in store.unfinished(worker):
-        if TaskStatus(task["status"]) in (TaskStatus.RECEIVED, TaskStatus.QUEUED):
-            continue
-        count += store.update(
-            task["id"],
-            status=TaskStatus.FAILED,
-            error={
-                "message": f"{why} while this task was running; run it again",
-                "type": "server_error",
-                "param": None,
-                "code": "interrupted",
-            },
-            log=f"interrupted: {why}\n",
-        )
-    return count
-
-
 class WorkerPool:
-    def __init__(self, settings: Settings, store: Store):
+    """Worker processes on this machine. Beside an API server (``serve``) they are woken by
+    its doorbell and report back; on their own (``brushwork worker``) they poll the queue."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        apps: list[str] | None = None,
+        standalone: bool = False,
+    ):
         self.settings = settings
         self.store = store
+        self.apps = apps
+        self.queue = TaskQueue(
+            settings.queue_path, apps=apps or list(Registry(settings.plugins).apps)
+        )
         self.ctx = mp.get_context("spawn")
-        self.doorbell: Any = self.ctx.Queue(maxsize=10_000)
-        self.finished: Any = self.ctx.Queue(maxsize=10_000)
+        self.doorbell: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
+        self.finished: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
+        self.prefix = f"{socket.gethostname()}-{os.getpid()}-" if standalone else ""
         self.procs: list[BaseProcess] = []
         self._stop = threading.Event()
 
@@ -71,9 +66,10 @@ class WorkerPool:
             args=(
                 self.settings.model_dump(mode="json"),
                 self.doorbell,
-                f"worker-{i + 1}",
+                f"{self.prefix}worker-{i + 1}",
                 os.getpid(),
                 self.finished,
+                self.apps,
             ),
             daemon=True,
         )
@@ -96,7 +92,7 @@ class WorkerPool:
             if not proc.is_alive() and not self._stop.is_set():
                 log.warning("worker-%d exited (code %s); restarting", i + 1, proc.exitcode)
                 why = f"its worker process exited unexpectedly (code {proc.exitcode})"
-                recover(self.store, worker=f"worker-{i + 1}", why=why)
+                recover(self.store, self.queue, worker=f"{self.prefix}worker-{i + 1}", why=why)
                 self.procs[i] = self._spawn(i)
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -109,7 +105,23 @@ class WorkerPool:
                 proc.kill()
 
 
-def serve(settings: Settings, announce: Any = print) -> None:
+def run_workers(settings: Settings, apps: list[str] | None, announce: Any = print) -> None:
+    """``brushwork worker``: worker processes without an API, until SIGTERM (they drain)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    store = Store(settings.database_path)
+    pool = WorkerPool(settings, store, apps=apps, standalone=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    pool.start()
+    served = ", ".join(apps) if apps else "every app"
+    announce(f"{settings.worker_count} worker(s) serving {served}; data in {settings.data_dir}")
+    stop.wait()
+    announce("stopping: each worker finishes its task first")
+    pool.stop(timeout=settings.wait_timeout_seconds)
+
+
+def serve(settings: Settings, announce: Any = print, workers: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     store = Store(settings.database_path)
     key = first_key(settings, store)
@@ -119,20 +131,23 @@ def serve(settings: Settings, announce: Any = print) -> None:
         owner = store.owner_of_key(key)
         assert owner is not None
         announce(f"Webhooks to this key's tasks are signed with: {store.webhook_secret(owner)}")
-    interrupted = recover(store)
-    if interrupted:
-        announce(f"{interrupted} task(s) interrupted by the last stop were marked failed")
+    pool = WorkerPool(settings, store)
+    # this server's own pool workers are named worker-N (standalone ones carry host and pid)
+    requeued, failed = recover(store, pool.queue, worker_like="worker-%", why="the server stopped")
+    if requeued or failed:
+        announce(f"tasks interrupted by the last stop: {requeued} re-queued, {failed} failed")
     registry = Registry(settings.plugins)
     for app_id in registry.apps:
         reason = registry.unavailable_reason(app_id)
         if reason is not None:
             announce(f"app {app_id} is unavailable: {reason}")
-    pool = WorkerPool(settings, store)
-    pool.start()
+    if workers:
+        pool.start()
     mode = "dev mode, no API key needed" if settings.dev else "API key required"
+    count = f"{settings.worker_count} worker(s)" if workers else "no workers (run brushwork worker)"
     announce(
         f"brushwork serving on http://{settings.host}:{settings.port} ({mode}); "
-        f"{settings.worker_count} worker(s); data in {settings.data_dir}"
+        f"{count}; data in {settings.data_dir}"
     )
     # uvicorn re-raises the signal that stopped it once it has shut down; with this
     # handler in place that becomes SystemExit, so the workers are always stopped.

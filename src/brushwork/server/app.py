@@ -14,6 +14,7 @@ from brushwork.server import errors
 from brushwork.server.routes import apps, files, health, openai_compat, tasks, web
 from brushwork.server.services import Services
 from brushwork.settings import Settings
+from brushwork.tasks.recovery import Reaper
 from brushwork.tasks.webhooks import Dispatcher
 
 
@@ -34,11 +35,19 @@ def create_app(
             retry_scale=settings.webhook_retry_scale,
             policy=settings.url_policy,
         )
+        reaper = Reaper(
+            services.store,
+            services.queue,
+            settings.stale_after_seconds,
+            every=min(5.0, settings.stale_after_seconds / 3),
+        )
         dispatcher.start()
         services.events.start()
+        reaper.start()
         try:
             yield
         finally:
+            reaper.stop()
             services.events.stop()
             dispatcher.stop()
 

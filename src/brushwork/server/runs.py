@@ -59,7 +59,7 @@ def submit(
         options=options,
         queued=True,
     )
-    svc.queue.enqueue(task["id"])
+    svc.queue.enqueue(task["id"], app)
     return task
 
 

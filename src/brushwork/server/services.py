@@ -36,12 +36,13 @@ class Services:
         finished: MPQueue[Any] | None = None,
     ) -> Services:
         store = Store(settings.database_path)
+        registry = Registry(settings.plugins)
         return cls(
             settings=settings,
             store=store,
             files=LocalFileStore(settings.files_dir, store),
-            queue=TaskQueue(settings.queue_path, doorbell),
-            registry=Registry(settings.plugins),
+            queue=TaskQueue(settings.queue_path, doorbell, apps=list(registry.apps)),
+            registry=registry,
             limiter=RateLimiter(settings.rate_limit_per_minute),
             events=TaskEvents(finished),
         )

@@ -1,4 +1,5 @@
-"""The queue: which task runs next. Huey on SQLite holds the order durably.
+"""The queue: which task runs next. Huey on SQLite holds the order durably, one queue per app,
+so a worker can serve some apps only (``brushwork worker --apps``).
 
 The task store is the record; the queue only carries task ids. Idle workers
 block on a doorbell (a multiprocessing queue the API rings on every enqueue)
@@ -25,14 +26,26 @@ def _never_called(task_id: str) -> None:  # the worker reads the id and runs the
 
 
 class TaskQueue:
-    def __init__(self, path: Path, doorbell: MPQueue[Any] | None = None):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.huey = SqliteHuey("brushwork", filename=str(path), results=False, utc=True)
-        self._run = self.huey.task(name=TASK_NAME)(_never_called)
-        self.doorbell = doorbell
+    """A durable queue per app (Huey, one SQLite file); workers take from the apps they serve."""
 
-    def enqueue(self, task_id: str) -> None:
-        self._run(task_id)
+    def __init__(
+        self, path: Path, doorbell: MPQueue[Any] | None = None, apps: list[str] | None = None
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.doorbell = doorbell
+        self.apps = list(apps or [])
+        self._queues: dict[str, tuple[SqliteHuey, Any]] = {}
+        self._next = 0
+
+    def _queue(self, app: str) -> tuple[SqliteHuey, Any]:
+        if app not in self._queues:
+            huey = SqliteHuey(f"brushwork:{app}", filename=str(self.path), results=False, utc=True)
+            self._queues[app] = (huey, huey.task(name=TASK_NAME)(_never_called))
+        return self._queues[app]
+
+    def enqueue(self, task_id: str, app: str) -> None:
+        self._queue(app)[1](task_id)
         if self.doorbell is not None:
             with contextlib.suppress(stdlib_queue.Full):
                 self.doorbell.put_nowait(1)
@@ -50,11 +63,15 @@ class TaskQueue:
         return self.try_take()
 
     def try_take(self) -> str | None:
-        """The next task id if one is queued, without waiting."""
-        message = self.huey.dequeue()
-        if message is None:
-            return None
-        return str(message.args[0])
+        """The next task id of any served app, without waiting; apps take turns."""
+        for offset in range(len(self.apps)):
+            app = self.apps[(self._next + offset) % len(self.apps)]
+            message = self._queue(app)[0].dequeue()
+            if message is not None:
+                self._next = (self._next + offset + 1) % len(self.apps)
+                return str(message.args[0])
+        return None
 
-    def depth(self) -> int:
-        return int(self.huey.pending_count())
+    def depth(self, app: str | None = None) -> int:
+        apps = [app] if app else self.apps
+        return sum(int(self._queue(a)[0].pending_count()) for a in apps)

@@ -70,6 +70,8 @@ tasks = Table(
     Column("progress", Integer, nullable=False, default=0),
     Column("session_id", String(200)),
     Column("worker", String(64)),  # which worker process holds it, once picked up
+    Column("heartbeat_at", Float),  # the holding worker says it is alive (tasks/recovery.py)
+    Column("attempts", Integer, nullable=False, default=0),
     Column("options", JSON, nullable=False, default=dict),  # internal: {"previews": n}
     Column("webhook", Text),
     Column("webhook_state", String(16), index=True),  # pending | delivered | failed
@@ -108,6 +110,8 @@ files = Table(
 )
 
 KEY_PREFIX = "bw_"
+# Statuses in which a worker holds a task (between pick-up and a terminal status).
+HELD = tuple(s for s in TaskStatus if TaskStatus.SCHEDULED <= s <= TaskStatus.UPLOADING)
 DEV_OWNER = "dev"
 
 
@@ -262,6 +266,7 @@ class Store:
                     session_id=session_id,
                     webhook=webhook,
                     webhook_attempts=[],
+                    attempts=0,
                     options=options or {},
                     created_at=now,
                     updated_at=now,
@@ -322,8 +327,10 @@ class Store:
         values: dict[str, Any] = {"updated_at": now}
         if status is not None:
             values["status"] = int(status)
-            if status == TaskStatus.PREPARING:
+            if status == TaskStatus.PREPARING:  # a worker claims it
                 values["started_at"] = now
+                values["heartbeat_at"] = now
+                values["attempts"] = tasks.c.attempts + 1
             if status.is_terminal():
                 values["completed_at"] = now
                 # the webhook outbox entry is written in the same transaction as the status
@@ -438,6 +445,52 @@ class Store:
                     webhook_next_at=next_at,
                 )
             )
+
+    def heartbeat(self, task_id: str, worker: str) -> None:
+        query = (
+            update(tasks)
+            .where(tasks.c.id == task_id, tasks.c.worker == worker)
+            .where(tasks.c.status.in_([int(s) for s in HELD]))
+            .values(heartbeat_at=time.time())
+        )
+        with self.engine.begin() as conn:
+            conn.execute(query)
+
+    def held(
+        self,
+        *,
+        worker: str | None = None,
+        worker_like: str | None = None,
+        stale_before: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Tasks a worker holds (picked up, not finished): of one worker, or gone quiet."""
+        query = select(
+            tasks.c.id, tasks.c.app, tasks.c.worker, tasks.c.attempts, tasks.c.status
+        ).where(tasks.c.status.in_([int(s) for s in HELD]))
+        if worker is not None:
+            query = query.where(tasks.c.worker == worker)
+        if worker_like is not None:
+            query = query.where(tasks.c.worker.like(worker_like))
+        if stale_before is not None:
+            query = query.where(tasks.c.heartbeat_at < stale_before)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def requeue(self, task_id: str, worker: str | None, reason: str) -> bool:
+        """Put a task its worker lost back in the queue's hands (status 2), if still held by it."""
+        query = (
+            update(tasks)
+            .where(tasks.c.id == task_id, tasks.c.status.in_([int(s) for s in HELD]))
+            .values(
+                status=int(TaskStatus.QUEUED), worker=None, progress=0, logs=tasks.c.logs + reason
+            )
+        )
+        query = query.where(tasks.c.worker == worker if worker else tasks.c.worker.is_(None))
+        with self.engine.begin() as conn:
+            if conn.execute(query).rowcount == 0:
+                return False
+            self._event(conn, task_id, TaskStatus.QUEUED, 0, reason, None, None)
+        return True
 
     def count_by_status(self) -> dict[int, int]:
         query = select(tasks.c.status, func.count()).group_by(tasks.c.status)

@@ -15,6 +15,7 @@ import os
 import queue as stdlib_queue
 import secrets
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -96,14 +97,16 @@ class Worker:
         doorbell: MPQueue[Any] | None = None,
         name: str = "w1",
         finished: MPQueue[Any] | None = None,
+        apps: list[str] | None = None,
     ):
         self.settings = settings
         self.name = name
         self.finished = finished
         self.store = Store(settings.database_path)
         self.files = LocalFileStore(settings.files_dir, self.store)
-        self.queue = TaskQueue(settings.queue_path, doorbell)
         self.registry = Registry(settings.plugins)
+        self.apps = apps or list(self.registry.apps)
+        self.queue = TaskQueue(settings.queue_path, doorbell, apps=self.apps)
         self._loaded: set[str] = set()
         self.stopping = False
 
@@ -129,10 +132,28 @@ class Worker:
         task = self.store.get_task(task_id)
         if task is None or TaskStatus(task["status"]).is_terminal():
             return
+        beating = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(task_id, beating), daemon=True)
+        beat.start()
+        try:
+            self._run_claimed(task_id, task)
+        finally:
+            beating.set()
+            beat.join()
+
+    def _heartbeat(self, task_id: str, done: threading.Event) -> None:
+        """Say we are alive while the task runs, so a reaper never takes it from a live worker."""
+        while not done.wait(self.settings.heartbeat_seconds):
+            try:
+                self.store.heartbeat(task_id, self.name)
+            except Exception:
+                log.exception("heartbeat for task %s failed", task_id)
+
+    def _run_claimed(self, task_id: str, task: dict[str, Any]) -> None:
         if not self.store.update(
             task_id,
             status=TaskStatus.PREPARING,
-            log=f"picked up by {self.name}\n",
+            log=f"picked up by {self.name} (pid {os.getpid()})\n",
             worker=self.name,
         ):
             return
@@ -287,8 +308,9 @@ def worker_process(
     name: str,
     parent_pid: int,
     finished: MPQueue[Any] | None = None,
+    apps: list[str] | None = None,
 ) -> None:
     """Entry point of a worker process started by ``brushwork serve`` (pid ``parent_pid``)."""
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
-    worker = Worker(Settings(**settings_data), doorbell, name, finished)
+    worker = Worker(Settings(**settings_data), doorbell, name, finished, apps)
     worker.serve_forever(parent_pid=parent_pid)

@@ -31,8 +31,9 @@ def metrics(request: Request) -> str:
     for status in TaskStatus:
         lines.append(f'brushwork_tasks{{status="{status.name}"}} {counts.get(int(status), 0)}')
     lines += [
-        "# HELP brushwork_queue_depth Tasks waiting in the queue.",
+        "# HELP brushwork_queue_depth Tasks waiting in the queue, by app.",
         "# TYPE brushwork_queue_depth gauge",
-        f"brushwork_queue_depth {svc.queue.depth()}",
     ]
+    for app in svc.queue.apps:
+        lines.append(f'brushwork_queue_depth{{app="{app}"}} {svc.queue.depth(app)}')
     return "\n".join(lines) + "\n"

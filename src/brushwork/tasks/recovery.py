@@ -1,0 +1,88 @@
+"""No task stays in a worker's hands forever: lost tasks are re-queued once, then failed.
+
+A worker heartbeats while it holds a task. When its process dies (the pool's
+supervisor sees it) or its heartbeat goes quiet (the API's reaper sees it), each
+task it held goes back to the queue for one more attempt; a task that was
+already retried fails with a clear error instead. Outputs are written under new
+file ids on every attempt, so running a task twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from brushwork.contract import TaskStatus
+from brushwork.tasks.queue import TaskQueue
+from brushwork.tasks.store import Store
+
+log = logging.getLogger("brushwork.recovery")
+
+MAX_ATTEMPTS = 2  # the first run and one retry
+
+
+def recover(
+    store: Store,
+    queue: TaskQueue,
+    *,
+    why: str,
+    worker: str | None = None,
+    worker_like: str | None = None,
+    stale_before: float | None = None,
+) -> tuple[int, int]:
+    """Re-queue (once) or fail the tasks a lost worker held; returns (re-queued, failed)."""
+    requeued = failed = 0
+    held = store.held(worker=worker, worker_like=worker_like, stale_before=stale_before)
+    for task in held:
+        if task["attempts"] < MAX_ATTEMPTS and store.requeue(
+            task["id"], task["worker"], f"re-queued: {why}\n"
+        ):
+            queue.enqueue(task["id"], task["app"])
+            requeued += 1
+            continue
+        failed += store.update(
+            task["id"],
+            status=TaskStatus.FAILED,
+            error={
+                "message": f"{why} while this task was running, on its last attempt; run it again",
+                "type": "server_error",
+                "param": None,
+                "code": "interrupted",
+            },
+            log=f"interrupted: {why}\n",
+        )
+    if requeued or failed:
+        log.warning("%s: %d task(s) re-queued, %d failed", why, requeued, failed)
+    return requeued, failed
+
+
+class Reaper:
+    """A thread that recovers the tasks of workers whose heartbeat went quiet."""
+
+    def __init__(self, store: Store, queue: TaskQueue, stale_after: float, every: float):
+        self.store, self.queue = store, queue
+        self.stale_after, self.every = stale_after, every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="reaper")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                recover(
+                    self.store,
+                    self.queue,
+                    why="its worker stopped answering",
+                    stale_before=time.time() - self.stale_after,
+                )
+            except Exception:
+                log.exception("reaper pass failed")

@@ -1,0 +1,141 @@
+"""API servers and `brushwork worker` processes apart: kill -9, SIGTERM drain, per-app workers."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import brushwork
+from tests.conftest import PLUGINS, ROOT, Server, start_server, stop_server
+
+FAST_RECOVERY = {"BRUSHWORK_HEARTBEAT_SECONDS": "0.3", "BRUSHWORK_STALE_AFTER_SECONDS": "2"}
+
+
+def start_worker(data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        **FAST_RECOVERY,
+        "PYTHONPATH": str(ROOT),
+        "BRUSHWORK_PLUGINS": '["' + '","'.join(PLUGINS) + '"]',
+    }
+    log = (data_dir / f"worker-{time.monotonic_ns()}.log").open("ab")
+    command = [sys.executable, "-m", "brushwork.cli", "worker", "--data-dir", str(data_dir), *args]
+    # its own process group, so a test can kill a whole "machine" (parent and workers) at once
+    proc = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    log.close()
+    return proc
+
+
+@pytest.fixture
+def api_only(tmp_path: Path) -> Iterator[Server]:
+    server = start_server(tmp_path, "--no-workers", env_extra=FAST_RECOVERY)
+    yield server
+    stop_server(server)
+
+
+def holder_pid(client, task_id: str, timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = client.tasks.get(task_id)
+        match = re.search(r"picked up by \S+ \(pid (\d+)\)", task["logs"])
+        if match and task["status"] == 7:
+            return int(match.group(1))
+        time.sleep(0.05)
+    raise AssertionError("no worker picked the task up")
+
+
+def wait_status(client, task_id: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = client.tasks.get(task_id)
+        if task["status"] >= 9:
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task still {client.tasks.get(task_id)['status_name']} after {timeout} s")
+
+
+@pytest.mark.parametrize("what", ["worker process", "whole machine"])
+def test_kill_9_mid_task_and_another_worker_finishes_it(api_only: Server, what: str) -> None:
+    workers = [start_worker(api_only.data_dir), start_worker(api_only.data_dir)]
+    try:
+        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
+            task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
+            pid = holder_pid(client, task["id"])
+            if what == "worker process":  # its supervisor sees the exit at once
+                os.kill(pid, signal.SIGKILL)
+                why = "re-queued: its worker process exited unexpectedly (code -9)"
+            else:  # nothing is left to notice: the API's reaper sees the heartbeat stop
+                group = os.getpgid(pid)
+                assert group != os.getpgid(0) and group in {p.pid for p in workers}
+                os.killpg(group, signal.SIGKILL)
+                why = "re-queued: its worker stopped answering"
+            final = wait_status(client, task["id"], timeout=30)
+        assert final["status"] == 9, final["error"]
+        assert why in final["logs"]
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def test_sigterm_lets_a_worker_finish_its_task(api_only: Server) -> None:
+    proc = start_worker(api_only.data_dir)
+    try:
+        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
+            task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
+            holder_pid(client, task["id"])
+            proc.send_signal(signal.SIGTERM)
+            final = wait_status(client, task["id"], timeout=30)
+        assert final["status"] == 9 and "re-queued" not in final["logs"]
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_a_worker_serves_only_its_apps(api_only: Server) -> None:
+    studio_only = start_worker(api_only.data_dir, "--apps", "brushwork/studio")
+    try:
+        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
+            done = client.run(
+                {"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}}
+            )
+            assert done["status"] == 9
+            slow = client.run({"app": "test/slow", "input": {"prompt": "x"}}, wait=False)
+            time.sleep(1.5)
+            assert client.tasks.get(slow["id"])["status"] == 2  # nobody serves test/slow yet
+            other = start_worker(api_only.data_dir, "--apps", "test/slow")
+            try:
+                assert wait_status(client, slow["id"], timeout=30)["status"] == 9
+            finally:
+                os.killpg(other.pid, signal.SIGKILL)
+                other.wait(10)
+    finally:
+        os.killpg(studio_only.pid, signal.SIGKILL)
+        studio_only.wait(10)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "brushwork.cli",
+            "worker",
+            "--apps",
+            "no/such",
+            "--data-dir",
+            str(api_only.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "unknown app" in bad.stderr

@@ -1,0 +1,69 @@
+"""Lost tasks: re-queued once, then failed; live workers keep theirs; queues are per app."""
+
+from __future__ import annotations
+
+import time
+
+from brushwork.contract import TaskStatus
+from brushwork.tasks.queue import TaskQueue
+from brushwork.tasks.recovery import recover
+from tests.conftest import Api
+
+
+def claim(api: Api, task_id: str, worker: str) -> None:
+    assert api.worker.store.update(task_id, status=TaskStatus.PREPARING, worker=worker)
+    assert api.worker.store.update(task_id, status=TaskStatus.RUNNING)
+
+
+def test_a_quiet_worker_loses_its_task_once_then_the_task_fails(api: Api) -> None:
+    store, queue = api.worker.store, api.worker.queue
+    task_id = api.run({"prompt": "x", "quality": "low"}).json()["id"]
+    assert queue.try_take() == task_id
+    claim(api, task_id, "far-away-worker-1")
+    assert recover(store, queue, why="test", stale_before=time.time() - 60) == (0, 0)  # alive
+    assert recover(
+        store, queue, why="its worker stopped answering", stale_before=time.time() + 1
+    ) == (1, 0)
+    task = api.http.get(f"/tasks/{task_id}").json()
+    assert task["status"] == 2 and "re-queued: its worker stopped answering" in task["logs"]
+    assert queue.try_take() == task_id  # back in the queue
+    claim(api, task_id, "far-away-worker-2")
+    assert recover(
+        store, queue, why="its worker stopped answering", stale_before=time.time() + 1
+    ) == (0, 1)
+    task = api.http.get(f"/tasks/{task_id}").json()
+    assert task["status"] == 10 and task["error"]["code"] == "interrupted"
+    assert "last attempt" in task["error"]["message"]
+
+
+def test_a_requeued_task_completes_on_another_worker(api: Api) -> None:
+    store, queue = api.worker.store, api.worker.queue
+    task_id = api.run({"prompt": 'again "OK"', "quality": "low"}).json()["id"]
+    assert queue.try_take() == task_id
+    claim(api, task_id, "lost-worker")
+    recover(store, queue, why="its worker process exited unexpectedly", worker="lost-worker")
+    assert api.drain() == 1
+    task = api.http.get(f"/tasks/{task_id}").json()
+    assert task["status"] == 9 and len(task["output"]["images"]) == 1
+
+
+def test_heartbeats_keep_a_running_task(api: Api) -> None:
+    store = api.worker.store
+    task_id = api.run({"prompt": "x"}).json()["id"]
+    api.worker.queue.try_take()
+    claim(api, task_id, "w")
+    before = store.get_task(task_id)["heartbeat_at"]
+    time.sleep(0.01)
+    store.heartbeat(task_id, "w")
+    assert store.get_task(task_id)["heartbeat_at"] > before
+    store.heartbeat(task_id, "someone-else")  # only the holder's heartbeat counts
+    assert store.held(stale_before=before + 0.005) == []
+
+
+def test_each_app_has_its_own_queue(api: Api) -> None:
+    only_slow = TaskQueue(api.settings.queue_path, apps=["test/slow"])
+    studio = api.run({"prompt": "x"}).json()["id"]
+    assert only_slow.try_take() is None
+    slow = api.run({"prompt": "x"}, app="test/slow").json()["id"]
+    assert only_slow.try_take() == slow
+    assert api.worker.queue.try_take() == studio
