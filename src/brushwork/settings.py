@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(128 * 1024 * 1024, ge=1024)
     queue_poll_seconds: float = Field(0.5, gt=0, le=10)
     wait_timeout_seconds: float = Field(600, gt=0)
+    max_queued_per_app: int = Field(1000, ge=1, description="waiting tasks per app before 429")
+    max_queued_per_key: int = Field(200, ge=1, description="waiting tasks per API key before 429")
+    queue_expiry_seconds: float = Field(
+        3600, gt=0, description="a task still waiting after this long fails as expired"
+    )
     heartbeat_seconds: float = Field(2.0, gt=0, description="how often a worker says it is alive")
     stale_after_seconds: float = Field(
         15.0, gt=0, description="a held task whose worker is quiet this long is re-queued once"

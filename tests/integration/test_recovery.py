@@ -67,3 +67,40 @@ def test_each_app_has_its_own_queue(api: Api) -> None:
     slow = api.run({"prompt": "x"}, app="test/slow").json()["id"]
     assert only_slow.try_take() == slow
     assert api.worker.queue.try_take() == studio
+
+
+def test_full_queues_refuse_with_429(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from brushwork.server import create_app
+    from brushwork.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, max_queued_per_app=3, max_queued_per_key=2))
+    store = app.state.services.store
+    first, second = store.create_key("a"), store.create_key("b")
+    body = {"app": "brushwork/studio", "input": {"prompt": "x"}}
+    with TestClient(app) as http:
+
+        def run(key: str) -> int:
+            return http.post(
+                "/apps/run", json=body, headers={"Authorization": f"Bearer {key}"}
+            ).status_code
+
+        assert [run(first), run(first), run(first)] == [202, 202, 429]  # the key's share
+        refused = http.post("/apps/run", json=body, headers={"Authorization": f"Bearer {first}"})
+        assert refused.json()["error"]["code"] == "queue_full" and "Retry-After" in refused.headers
+        assert [run(second), run(second)] == [202, 429]  # the app's queue: 3 waiting
+        assert store.count_waiting(app="brushwork/studio") == 3
+
+
+def test_tasks_that_wait_too_long_expire(api: Api) -> None:
+    from brushwork.tasks.recovery import expire
+
+    task_id = api.run({"prompt": "x"}).json()["id"]
+    time.sleep(0.05)
+    assert expire(api.worker.store, 10) == 0
+    assert expire(api.worker.store, 0.01) == 1
+    task = api.http.get(f"/tasks/{task_id}").json()
+    assert task["status"] == 10 and task["error"]["code"] == "expired"
+    assert api.drain() == 1  # the queue still held it; the worker skips it
+    assert api.http.get(f"/tasks/{task_id}").json()["output"] is None

@@ -40,6 +40,7 @@ def create_app(
             services.queue,
             settings.stale_after_seconds,
             every=min(5.0, settings.stale_after_seconds / 3),
+            expiry=settings.queue_expiry_seconds,
         )
         dispatcher.start()
         services.events.start()

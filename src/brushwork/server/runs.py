@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from brushwork.apps import moderation
 from brushwork.contract import TaskStatus, parse_input
-from brushwork.errors import InvalidInput
+from brushwork.errors import InvalidInput, RateLimited
 from brushwork.server import inputs
 from brushwork.server.services import Services
 from brushwork.tasks.events import FALLBACK_SECONDS, woken
@@ -27,6 +27,23 @@ def check_webhook_url(url: str) -> None:
         raise InvalidInput(
             "webhook must be an http(s) URL of at most 2048 characters", param="webhook"
         )
+
+
+def check_room(svc: Services, app: str, who: str) -> None:
+    """Back-pressure: refuse (429) when an app's queue or a key's share of it is full."""
+    limits = (
+        ("app", app, svc.settings.max_queued_per_app, {"app": app}),
+        ("key", who, svc.settings.max_queued_per_key, {"owner": who}),
+    )
+    for kind, _, limit, where in limits:
+        waiting = svc.store.count_waiting(**where)
+        if waiting >= limit:
+            raise RateLimited(
+                f"too many tasks are waiting for this {kind} ({waiting}, the limit is {limit}); "
+                "retry when some have finished",
+                retry_after=5.0,
+                code="queue_full",
+            )
 
 
 def submit(
@@ -43,6 +60,7 @@ def submit(
     """Validate everything, then record and queue the task (status 2). Blocking: run in a thread."""
     svc.limiter.take(who)
     svc.registry.require_available(app)
+    check_room(svc, app, who)
     inp = parse_input(raw_input)
     moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:

@@ -57,12 +57,34 @@ def recover(
     return requeued, failed
 
 
-class Reaper:
-    """A thread that recovers the tasks of workers whose heartbeat went quiet."""
+def expire(store: Store, older_than: float) -> int:
+    """Fail the tasks that waited for a worker longer than ``older_than`` seconds."""
+    count = 0
+    for task_id in store.waiting_since(time.time() - older_than):
+        count += store.update(
+            task_id,
+            status=TaskStatus.FAILED,
+            error={
+                "message": f"expired: no worker took this task within {older_than:g} s",
+                "type": "server_error",
+                "param": None,
+                "code": "expired",
+            },
+            log="expired in the queue\n",
+            expect=(TaskStatus.RECEIVED, TaskStatus.QUEUED),
+        )
+    return count
 
-    def __init__(self, store: Store, queue: TaskQueue, stale_after: float, every: float):
+
+class Reaper:
+    """A thread that recovers the tasks of workers whose heartbeat went quiet, and expires
+    tasks that waited too long."""
+
+    def __init__(
+        self, store: Store, queue: TaskQueue, stale_after: float, every: float, expiry: float
+    ):
         self.store, self.queue = store, queue
-        self.stale_after, self.every = stale_after, every
+        self.stale_after, self.every, self.expiry = stale_after, every, expiry
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -84,5 +106,6 @@ class Reaper:
                     why="its worker stopped answering",
                     stale_before=time.time() - self.stale_after,
                 )
+                expire(self.store, self.expiry)
             except Exception:
                 log.exception("reaper pass failed")

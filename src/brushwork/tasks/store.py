@@ -492,6 +492,23 @@ class Store:
             self._event(conn, task_id, TaskStatus.QUEUED, 0, reason, None, None)
         return True
 
+    def count_waiting(self, *, app: str | None = None, owner: str | None = None) -> int:
+        waiting = [int(TaskStatus.RECEIVED), int(TaskStatus.QUEUED)]
+        query = select(func.count()).select_from(tasks).where(tasks.c.status.in_(waiting))
+        if app is not None:
+            query = query.where(tasks.c.app == app)
+        if owner is not None:
+            query = query.where(tasks.c.owner == owner)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def waiting_since(self, before: float) -> list[str]:
+        """Ids of tasks still waiting for a worker that were created before ``before``."""
+        waiting = [int(TaskStatus.RECEIVED), int(TaskStatus.QUEUED)]
+        query = select(tasks.c.id).where(tasks.c.status.in_(waiting), tasks.c.created_at < before)
+        with self.engine.connect() as conn:
+            return [str(r) for r in conn.execute(query).scalars()]
+
     def count_by_status(self) -> dict[int, int]:
         query = select(tasks.c.status, func.count()).group_by(tasks.c.status)
         with self.engine.connect() as conn:

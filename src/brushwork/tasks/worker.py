@@ -34,6 +34,7 @@ from brushwork.imaging.composite import keep_composite
 from brushwork.imaging.limits import MAX_MASK_BYTES
 from brushwork.settings import Settings
 from brushwork.tasks.queue import TaskQueue
+from brushwork.tasks.recovery import expire
 from brushwork.tasks.store import Store
 
 log = logging.getLogger("brushwork.worker")
@@ -131,6 +132,9 @@ class Worker:
     def run_task(self, task_id: str) -> None:
         task = self.store.get_task(task_id)
         if task is None or TaskStatus(task["status"]).is_terminal():
+            return
+        if time.time() - task["created_at"] > self.settings.queue_expiry_seconds:
+            expire(self.store, self.settings.queue_expiry_seconds)  # too late to be useful
             return
         beating = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(task_id, beating), daemon=True)
