@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from brushwork.contract import TaskStatus
 from brushwork.tasks.queue import TaskQueue
 from brushwork.tasks.recovery import recover
@@ -104,3 +106,44 @@ def test_tasks_that_wait_too_long_expire(api: Api) -> None:
     assert task["status"] == 10 and task["error"]["code"] == "expired"
     assert api.drain() == 1  # the queue still held it; the worker skips it
     assert api.http.get(f"/tasks/{task_id}").json()["output"] is None
+
+
+def test_metrics_count_workers_and_step_times(api: Api) -> None:
+    api.worker.store.worker_seen("worker-x", 123, ["brushwork/studio"])
+    task = api.complete({"prompt": "x", "quality": "low"})
+    assert task["status"] == 9
+    text = api.http.get("/metrics").text
+    assert "brushwork_workers 1" in text
+    assert "brushwork_engine_seconds_count 1" in text and "brushwork_encode_seconds_count 1" in text
+    engine_sum = float(
+        next(
+            line.split()[1]
+            for line in text.splitlines()
+            if line.startswith("brushwork_engine_seconds_sum")
+        )
+    )
+    assert engine_sum == pytest.approx(
+        task["output"]["output_meta"]["timings"]["engine_s"], abs=1e-3
+    )
+    health = api.http.get("/health").json()
+    assert health["status"] == "ok" and health["checks"] == {"database": "ok", "queue": "ok"}
+    assert health["workers"] == 1
+
+
+def test_an_unreachable_store_is_503_in_the_envelope_and_recovers(api: Api) -> None:
+    from sqlalchemy import create_engine
+
+    store = api.http.app.state.services.store  # type: ignore[attr-defined]
+    working = store.engine
+    store.engine = create_engine("sqlite:////nonexistent-dir/brushwork.db")  # the database is gone
+    try:
+        health = api.http.get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "degraded"
+        assert health.json()["checks"]["database"].startswith("unreachable")
+        listed = api.http.get("/tasks")
+        assert listed.status_code == 503 and listed.json()["error"]["code"] == "unavailable"
+        assert api.run({"prompt": "x"}).status_code == 503
+    finally:
+        store.engine = working
+    assert api.http.get("/health").status_code == 200
+    assert api.run({"prompt": "x"}).status_code == 202

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +21,7 @@ from brushwork.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    ServiceUnavailable,
 )
 
 log = logging.getLogger("brushwork.server")
@@ -46,6 +49,7 @@ _REFUSALS = {
     413: "too large",
     422: "unprocessable image",
     429: "rate limited",
+    503: "the task store or queue is unreachable",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope, "description": text} for code, text in _REFUSALS.items()
@@ -89,6 +93,14 @@ def install(app: FastAPI) -> None:
         body["error"]["type"] = "invalid_request_error"
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
+    async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning(
+            "store or queue unreachable on %s %s: %s", request.method, request.url.path, exc
+        )
+        return error_response(
+            ServiceUnavailable("the task store or queue is unreachable; retry shortly")
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(BrushworkError("internal server error"))
@@ -96,6 +108,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BrushworkError, on_brushwork)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(SQLAlchemyError, on_store_down)
+    app.add_exception_handler(sqlite3.Error, on_store_down)  # Huey's SQLite queue
     app.add_exception_handler(Exception, on_unexpected)
 
 

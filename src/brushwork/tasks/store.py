@@ -72,6 +72,8 @@ tasks = Table(
     Column("worker", String(64)),  # which worker process holds it, once picked up
     Column("heartbeat_at", Float),  # the holding worker says it is alive (tasks/recovery.py)
     Column("attempts", Integer, nullable=False, default=0),
+    Column("engine_seconds", Float),  # measured by the worker, for /metrics
+    Column("encode_seconds", Float),
     Column("options", JSON, nullable=False, default=dict),  # internal: {"previews": n}
     Column("webhook", Text),
     Column("webhook_state", String(16), index=True),  # pending | delivered | failed
@@ -96,6 +98,16 @@ webhook_secrets = Table(
     metadata,
     Column("owner", String(32), primary_key=True),
     Column("secret", String(100), nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("apps", JSON, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
 )
 
 files = Table(
@@ -317,6 +329,7 @@ class Store:
         expect: tuple[TaskStatus, ...] | None = None,
         worker: str | None = None,
         preview: dict[str, Any] | None = None,
+        timings: tuple[float, float] | None = None,
     ) -> bool:
         """Change a task that is not terminal (and, with ``expect``, in one of those states).
 
@@ -346,6 +359,8 @@ class Store:
             values["logs"] = tasks.c.logs + log
         if worker is not None:
             values["worker"] = worker
+        if timings is not None:
+            values["engine_seconds"], values["encode_seconds"] = timings
         query = update(tasks).where(tasks.c.id == task_id)
         query = query.where(tasks.c.status.notin_([int(s) for s in TERMINAL]))
         if expect is not None:
@@ -508,6 +523,47 @@ class Store:
         query = select(tasks.c.id).where(tasks.c.status.in_(waiting), tasks.c.created_at < before)
         with self.engine.connect() as conn:
             return [str(r) for r in conn.execute(query).scalars()]
+
+    def worker_seen(self, name: str, pid: int, apps: list[str]) -> None:
+        now = time.time()
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                update(workers).where(workers.c.name == name).values(last_seen=now, pid=pid)
+            ).rowcount
+            if not found:
+                conn.execute(
+                    insert(workers).values(
+                        name=name, pid=pid, apps=apps, started_at=now, last_seen=now
+                    )
+                )
+
+    def worker_gone(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(workers.delete().where(workers.c.name == name))
+
+    def count_workers(self, seen_after: float) -> int:
+        query = select(func.count()).select_from(workers).where(workers.c.last_seen > seen_after)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def timing_totals(self) -> dict[str, tuple[float, int]]:
+        """(sum, count) of engine and encode seconds over completed tasks."""
+        done = tasks.c.status == int(TaskStatus.COMPLETED)
+        query = select(
+            func.coalesce(func.sum(tasks.c.engine_seconds), 0.0),
+            func.coalesce(func.sum(tasks.c.encode_seconds), 0.0),
+            func.count(tasks.c.engine_seconds),
+        ).where(done)
+        with self.engine.connect() as conn:
+            engine_sum, encode_sum, count = conn.execute(query).one()
+        return {
+            "engine": (float(engine_sum), int(count)),
+            "encode": (float(encode_sum), int(count)),
+        }
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
 
     def count_by_status(self) -> dict[int, int]:
         query = select(tasks.c.status, func.count()).group_by(tasks.c.status)

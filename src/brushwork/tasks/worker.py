@@ -115,10 +115,20 @@ class Worker:
         """Run tasks until SIGTERM/SIGINT, or until the parent process is gone (no orphans)."""
         signal.signal(signal.SIGTERM, self._drain)
         signal.signal(signal.SIGINT, self._drain)
+        try:
+            self._loop(parent_pid)
+        finally:
+            self.store.worker_gone(self.name)
+
+    def _loop(self, parent_pid: int | None) -> None:
+        seen = 0.0
         while not self.stopping:
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("the server process is gone; worker %s exits", self.name)
                 return
+            if time.monotonic() - seen >= self.settings.heartbeat_seconds:
+                seen = time.monotonic()
+                self.store.worker_seen(self.name, os.getpid(), self.apps)
             task_id = self.queue.take(self.settings.queue_poll_seconds)
             if task_id is not None:
                 self.run_task(task_id)
@@ -231,6 +241,7 @@ class Worker:
             task_id,
             status=TaskStatus.COMPLETED,
             progress=100,
+            timings=(engine_s, encode_s),
             output={"images": refs, "output_meta": meta},
             log=f"completed: engine {engine_s * 1000:.0f} ms, encode {encode_s * 1000:.0f} ms\n",
         )

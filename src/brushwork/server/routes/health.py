@@ -1,33 +1,53 @@
-"""Health and Prometheus metrics."""
+"""Health (ready or degraded, per dependency) and Prometheus metrics."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from brushwork import __version__
 from brushwork.contract import TaskStatus
-from brushwork.server.services import services
+from brushwork.server.services import Services, services
 
 router = APIRouter(tags=["health"])
 
 
+def _check(fn: Any) -> str:
+    try:
+        fn()
+    except Exception as exc:  # any failure of a dependency is "degraded", never a 500
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+def _workers(svc: Services) -> int:
+    return svc.store.count_workers(time.time() - svc.settings.stale_after_seconds)
+
+
 @router.get("/health", operation_id="health")
-def health(request: Request) -> dict[str, Any]:
+def health(request: Request) -> JSONResponse:
+    """200 when the task store and the queue answer; 503 "degraded" naming what does not."""
     svc = services(request)
-    return {"status": "ok", "version": __version__, "queue_depth": svc.queue.depth()}
+    checks = {"database": _check(svc.store.ping), "queue": _check(svc.queue.depth)}
+    ready = all(v == "ok" for v in checks.values())
+    body: dict[str, Any] = {
+        "status": "ok" if ready else "degraded",
+        "version": __version__,
+        "checks": checks,
+    }
+    if ready:
+        body |= {"queue_depth": svc.queue.depth(), "workers": _workers(svc)}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> str:
     svc = services(request)
     counts = svc.store.count_by_status()
-    lines = [
-        "# HELP brushwork_tasks Tasks in the store by status.",
-        "# TYPE brushwork_tasks gauge",
-    ]
+    lines = ["# HELP brushwork_tasks Tasks in the store by status.", "# TYPE brushwork_tasks gauge"]
     for status in TaskStatus:
         lines.append(f'brushwork_tasks{{status="{status.name}"}} {counts.get(int(status), 0)}')
     lines += [
@@ -36,4 +56,16 @@ def metrics(request: Request) -> str:
     ]
     for app in svc.queue.apps:
         lines.append(f'brushwork_queue_depth{{app="{app}"}} {svc.queue.depth(app)}')
+    lines += [
+        "# HELP brushwork_workers Worker processes seen recently.",
+        "# TYPE brushwork_workers gauge",
+        f"brushwork_workers {_workers(svc)}",
+    ]
+    for name, (total, count) in svc.store.timing_totals().items():
+        lines += [
+            f"# HELP brushwork_{name}_seconds Time spent in the {name} step of completed tasks.",
+            f"# TYPE brushwork_{name}_seconds summary",
+            f"brushwork_{name}_seconds_sum {total:.6f}",
+            f"brushwork_{name}_seconds_count {count}",
+        ]
     return "\n".join(lines) + "\n"
