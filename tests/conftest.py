@@ -9,10 +9,13 @@ tests are fast and deterministic. The ``server`` fixture (e2e) starts
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +71,71 @@ class Api:
         return response.content
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", plugins=PLUGINS, workers=1)
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (Debian's server binaries) for the whole run."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries are not installed (Debian package postgresql)")
+    # not under pytest's private tmp: the server's own user must be able to reach it
+    root = Path(tempfile.mkdtemp(prefix="brushwork-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    quiet = {"capture_output": True, "check": True}
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", f"{root}/data", "-A", "trust", "-U", "postgres"],
+        **quiet,
+    )
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            f"{root}/data",
+            "-o",
+            options,
+            "-l",
+            f"{root}/log",
+            "-w",
+            "start",
+        ],
+        **quiet,
+    )
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    subprocess.run(
+        [*as_user, str(bin_dir / "pg_ctl"), "-D", f"{root}/data", "-m", "immediate", "stop"],
+        capture_output=True,
+    )
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def new_database(base_url: str) -> str:
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base_url.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base_url}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every in-process API test runs on both task stores."""
+    url = (
+        new_database(request.getfixturevalue("postgres")) if request.param == "postgresql" else None
+    )
+    return Settings(data_dir=tmp_path / "data", plugins=PLUGINS, workers=1, database_url=url)
 
 
 @pytest.fixture

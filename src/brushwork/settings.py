@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     dev: bool = False
     workers: int = Field(0, ge=0, le=64, description="worker processes; 0 = one per core")
     public_url: str | None = Field(None, description="base of absolute file URIs")
+    database_url: str | None = Field(
+        None, description="task store: postgresql+psycopg://… (default: SQLite in data_dir)"
+    )
     openai_default_app: str = Field(
         "brushwork/studio", description="the app that model 'gpt-image-2' means on /v1"
     )
@@ -96,8 +99,9 @@ class Settings(BaseSettings):
         return Policy(allow_private=self.allow_private_urls, allow_hosts=hosts)
 
     @property
-    def database_path(self) -> Path:
-        return self.data_dir / "brushwork.db"
+    def database(self) -> str:
+        """The task store's SQLAlchemy URL: BRUSHWORK_DATABASE_URL, else SQLite in data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'brushwork.db'}"
 
     @property
     def queue_path(self) -> Path:

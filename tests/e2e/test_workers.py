@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import brushwork
-from tests.conftest import PLUGINS, ROOT, Server, start_server, stop_server
+from tests.conftest import PLUGINS, ROOT, Server, new_database, start_server, stop_server
 
 FAST_RECOVERY = {"BRUSHWORK_HEARTBEAT_SECONDS": "0.3", "BRUSHWORK_STALE_AFTER_SECONDS": "2"}
 
@@ -139,3 +139,31 @@ def test_a_worker_serves_only_its_apps(api_only: Server) -> None:
         text=True,
     )
     assert bad.returncode == 2 and "unknown app" in bad.stderr
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_queued_tasks_survive_a_restart_of_every_process(
+    tmp_path: Path, store: str, request
+) -> None:
+    env = dict(FAST_RECOVERY)
+    if store == "postgresql":
+        env["BRUSHWORK_DATABASE_URL"] = new_database(request.getfixturevalue("postgres"))
+    first = start_server(tmp_path, "--no-workers", env_extra=env)
+    try:
+        with brushwork.inference(base_url=first.base_url, api_key=first.key) as client:
+            ids = [
+                client.run(
+                    {"app": "brushwork/studio", "input": {"prompt": f"t{i}", "quality": "low"}},
+                    wait=False,
+                )["id"]
+                for i in range(3)
+            ]
+            assert {client.tasks.get(i)["status"] for i in ids} == {2}
+    finally:
+        stop_server(first)
+    second = start_server(tmp_path, env_extra=env)  # same data, now with workers
+    try:
+        with brushwork.inference(base_url=second.base_url, api_key=first.key) as client:
+            assert [wait_status(client, i, timeout=60)["status"] for i in ids] == [9, 9, 9]
+    finally:
+        stop_server(second)

@@ -38,9 +38,11 @@ app = typer.Typer(
 app_cmd = typer.Typer(help="List, describe and run apps.", no_args_is_help=True)
 task_cmd = typer.Typer(help="Look at tasks.", no_args_is_help=True)
 keys_cmd = typer.Typer(help="Manage API keys (run on the server's machine).", no_args_is_help=True)
+db_cmd = typer.Typer(help="The task store's schema.", no_args_is_help=True)
 app.add_typer(app_cmd, name="app")
 app.add_typer(task_cmd, name="task")
 app.add_typer(keys_cmd, name="keys")
+app.add_typer(db_cmd, name="db")
 
 console = Console(stderr=True)
 out = Console()
@@ -125,7 +127,7 @@ def keys_create(
     from brushwork.tasks.store import Store
 
     settings = _settings(data_dir=data_dir)
-    store = Store(settings.database_path)
+    store = Store(settings.database)
     key = store.create_key(name)
     out.print(key)
     owner = store.owner_of_key(key)
@@ -140,7 +142,7 @@ def keys_list(data_dir: DataDir = None) -> None:
 
     from brushwork.tasks.store import Store
 
-    for key in Store(_settings(data_dir=data_dir).database_path).list_keys():
+    for key in Store(_settings(data_dir=data_dir).database).list_keys():
         made = datetime.fromtimestamp(key["created_at"], UTC).strftime("%Y-%m-%d %H:%M")
         state = "revoked" if key["revoked_at"] else "active"
         typer.echo(
@@ -156,10 +158,20 @@ def keys_revoke(
     """Revoke a key: requests with it get 401 from then on."""
     from brushwork.tasks.store import Store
 
-    if not Store(_settings(data_dir=data_dir).database_path).revoke_key(key.rstrip("…")):
+    if not Store(_settings(data_dir=data_dir).database).revoke_key(key.rstrip("…")):
         console.print(f"[red]no active key matches {key!r}[/red]")
         raise typer.Exit(1)
     out.print(f"revoked {key}")
+
+
+@db_cmd.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply the schema migrations (serve and worker also do this when they start)."""
+    from brushwork.tasks.migrations import current
+    from brushwork.tasks.store import Store
+
+    store = Store(_settings(data_dir=data_dir).database)  # opening the store migrates it
+    out.print(f"schema at revision {current(store.engine)}")
 
 
 # ---------------------------------------------------------------- client side

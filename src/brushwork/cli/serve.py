@@ -108,7 +108,7 @@ class WorkerPool:
 def run_workers(settings: Settings, apps: list[str] | None, announce: Any = print) -> None:
     """``brushwork worker``: worker processes without an API, until SIGTERM (they drain)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    store = Store(settings.database_path)
+    store = Store(settings.database)
     pool = WorkerPool(settings, store, apps=apps, standalone=True)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -123,7 +123,7 @@ def run_workers(settings: Settings, apps: list[str] | None, announce: Any = prin
 
 def serve(settings: Settings, announce: Any = print, workers: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    store = Store(settings.database_path)
+    store = Store(settings.database)
     key = first_key(settings, store)
     if key:
         announce(f"Created your first API key (shown once, stored only as a hash):\n  {key}")

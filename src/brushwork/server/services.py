@@ -35,7 +35,7 @@ class Services:
         doorbell: MPQueue[Any] | None = None,
         finished: MPQueue[Any] | None = None,
     ) -> Services:
-        store = Store(settings.database_path)
+        store = Store(settings.database)
         registry = Registry(settings.plugins)
         return cls(
             settings=settings,

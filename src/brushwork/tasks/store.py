@@ -158,11 +158,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
-        event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+    def __init__(self, url: str | Path):
+        """``url``: a SQLAlchemy URL (SQLite or PostgreSQL), or a SQLite file path."""
+        if isinstance(url, Path):
+            url = f"sqlite:///{url}"
+        sqlite = url.startswith("sqlite")
+        if sqlite:
+            path = Path(url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        from brushwork.tasks.migrations import upgrade
+
+        upgrade(self.engine)
 
     # ------------------------------------------------------------ keys
 

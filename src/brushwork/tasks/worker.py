@@ -103,7 +103,7 @@ class Worker:
         self.settings = settings
         self.name = name
         self.finished = finished
-        self.store = Store(settings.database_path)
+        self.store = Store(settings.database)
         self.files = LocalFileStore(settings.files_dir, self.store)
         self.registry = Registry(settings.plugins)
         self.apps = apps or list(self.registry.apps)
