@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 # System libraries the studio engine needs: Noto fonts (with CJK), raqm + fribidi for shaping.
 APT_RUN := fonts-noto-core fonts-noto-cjk libraqm0 libfribidi0
-# The tests also drive the web playground in Debian's Chromium and run the task store on
-# a throwaway PostgreSQL cluster.
-APT_TEST := $(APT_RUN) chromium postgresql
+# The tests also drive the web playground in Debian's Chromium and run the task store and
+# queue on a throwaway PostgreSQL cluster and Redis server.
+APT_TEST := $(APT_RUN) chromium postgresql redis-server
 APT_PACKAGES ?= $(APT_RUN)
 
 .PHONY: run test lint typecheck system-deps bench clean

@@ -129,13 +129,59 @@ def new_database(base_url: str) -> str:
     return f"{base_url}/{name}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Every in-process API test runs on both task stores."""
-    url = (
-        new_database(request.getfixturevalue("postgres")) if request.param == "postgresql" else None
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A throwaway Redis (Debian's redis-server) for the whole run; nothing is saved."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
     )
-    return Settings(data_dir=tmp_path / "data", plugins=PLUGINS, workers=1, database_url=url)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def new_redis(base_url: str) -> str:
+    import redis
+
+    redis.Redis.from_url(base_url).flushdb()
+    return base_url
+
+
+BACKENDS = ["sqlite", "postgresql+redis"]
+
+
+def backend_env(name: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings (as environment) for the embedded backend or the many-machines one."""
+    if name == "sqlite":
+        return {}
+    return {
+        "BRUSHWORK_DATABASE_URL": new_database(request.getfixturevalue("postgres")),
+        "BRUSHWORK_QUEUE_URL": new_redis(request.getfixturevalue("redis_server")),
+    }
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every in-process API test runs on both backends: SQLite, and PostgreSQL with Redis."""
+    env = backend_env(request.param, request)
+    return Settings(
+        data_dir=tmp_path / "data",
+        plugins=PLUGINS,
+        workers=1,
+        database_url=env.get("BRUSHWORK_DATABASE_URL"),
+        queue_url=env.get("BRUSHWORK_QUEUE_URL"),
+    )
 
 
 @pytest.fixture
@@ -158,6 +204,7 @@ class Server:
     key: str
     data_dir: Path
     proc: subprocess.Popen[bytes]
+    extra_env: dict[str, str] | None = None
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "BRUSHWORK_BASE_URL": self.base_url, "BRUSHWORK_API_KEY": self.key}

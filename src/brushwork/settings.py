@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     dev: bool = False
     workers: int = Field(0, ge=0, le=64, description="worker processes; 0 = one per core")
     public_url: str | None = Field(None, description="base of absolute file URIs")
+    queue_url: str | None = Field(
+        None, description="queue: redis://host:6379/0 (default: SQLite in data_dir)"
+    )
     database_url: str | None = Field(
         None, description="task store: postgresql+psycopg://… (default: SQLite in data_dir)"
     )
@@ -104,8 +107,9 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'brushwork.db'}"
 
     @property
-    def queue_path(self) -> Path:
-        return self.data_dir / "queue.db"
+    def queue(self) -> str:
+        """Where the queue lives: BRUSHWORK_QUEUE_URL (Redis), else a SQLite file in data_dir."""
+        return self.queue_url or str(self.data_dir / "queue.db")
 
     @property
     def files_dir(self) -> Path:

@@ -14,15 +14,16 @@ from pathlib import Path
 import pytest
 
 import brushwork
-from tests.conftest import PLUGINS, ROOT, Server, new_database, start_server, stop_server
+from tests.conftest import BACKENDS, PLUGINS, ROOT, Server, backend_env, start_server, stop_server
 
 FAST_RECOVERY = {"BRUSHWORK_HEARTBEAT_SECONDS": "0.3", "BRUSHWORK_STALE_AFTER_SECONDS": "2"}
 
 
-def start_worker(data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
+def start_worker(server: Server, *args: str) -> subprocess.Popen[bytes]:
+    data_dir = server.data_dir
     env = {
         **os.environ,
-        **FAST_RECOVERY,
+        **(server.extra_env or {}),
         "PYTHONPATH": str(ROOT),
         "BRUSHWORK_PLUGINS": '["' + '","'.join(PLUGINS) + '"]',
     }
@@ -36,9 +37,11 @@ def start_worker(data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-@pytest.fixture
-def api_only(tmp_path: Path) -> Iterator[Server]:
-    server = start_server(tmp_path, "--no-workers", env_extra=FAST_RECOVERY)
+@pytest.fixture(params=BACKENDS)
+def api_only(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    env = {**FAST_RECOVERY, **backend_env(request.param, request)}
+    server = start_server(tmp_path, "--no-workers", env_extra=env)
+    server.extra_env = env
     yield server
     stop_server(server)
 
@@ -66,7 +69,7 @@ def wait_status(client, task_id: str, timeout: float) -> dict:
 
 @pytest.mark.parametrize("what", ["worker process", "whole machine"])
 def test_kill_9_mid_task_and_another_worker_finishes_it(api_only: Server, what: str) -> None:
-    workers = [start_worker(api_only.data_dir), start_worker(api_only.data_dir)]
+    workers = [start_worker(api_only), start_worker(api_only)]
     try:
         with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
             task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
@@ -90,7 +93,7 @@ def test_kill_9_mid_task_and_another_worker_finishes_it(api_only: Server, what: 
 
 
 def test_sigterm_lets_a_worker_finish_its_task(api_only: Server) -> None:
-    proc = start_worker(api_only.data_dir)
+    proc = start_worker(api_only)
     try:
         with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
             task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
@@ -105,7 +108,7 @@ def test_sigterm_lets_a_worker_finish_its_task(api_only: Server) -> None:
 
 
 def test_a_worker_serves_only_its_apps(api_only: Server) -> None:
-    studio_only = start_worker(api_only.data_dir, "--apps", "brushwork/studio")
+    studio_only = start_worker(api_only, "--apps", "brushwork/studio")
     try:
         with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
             done = client.run(
@@ -115,7 +118,7 @@ def test_a_worker_serves_only_its_apps(api_only: Server) -> None:
             slow = client.run({"app": "test/slow", "input": {"prompt": "x"}}, wait=False)
             time.sleep(1.5)
             assert client.tasks.get(slow["id"])["status"] == 2  # nobody serves test/slow yet
-            other = start_worker(api_only.data_dir, "--apps", "test/slow")
+            other = start_worker(api_only, "--apps", "test/slow")
             try:
                 assert wait_status(client, slow["id"], timeout=30)["status"] == 9
             finally:
@@ -141,13 +144,11 @@ def test_a_worker_serves_only_its_apps(api_only: Server) -> None:
     assert bad.returncode == 2 and "unknown app" in bad.stderr
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_queued_tasks_survive_a_restart_of_every_process(
-    tmp_path: Path, store: str, request
+    tmp_path: Path, backend: str, request
 ) -> None:
-    env = dict(FAST_RECOVERY)
-    if store == "postgresql":
-        env["BRUSHWORK_DATABASE_URL"] = new_database(request.getfixturevalue("postgres"))
+    env = {**FAST_RECOVERY, **backend_env(backend, request)}
     first = start_server(tmp_path, "--no-workers", env_extra=env)
     try:
         with brushwork.inference(base_url=first.base_url, api_key=first.key) as client:

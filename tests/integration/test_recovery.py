@@ -63,7 +63,7 @@ def test_heartbeats_keep_a_running_task(api: Api) -> None:
 
 
 def test_each_app_has_its_own_queue(api: Api) -> None:
-    only_slow = TaskQueue(api.settings.queue_path, apps=["test/slow"])
+    only_slow = TaskQueue(api.settings.queue, apps=["test/slow"])
     studio = api.run({"prompt": "x"}).json()["id"]
     assert only_slow.try_take() is None
     slow = api.run({"prompt": "x"}, app="test/slow").json()["id"]

@@ -50,9 +50,7 @@ class WorkerPool:
         self.settings = settings
         self.store = store
         self.apps = apps
-        self.queue = TaskQueue(
-            settings.queue_path, apps=apps or list(Registry(settings.plugins).apps)
-        )
+        self.queue = TaskQueue(settings.queue, apps=apps or list(Registry(settings.plugins).apps))
         self.ctx = mp.get_context("spawn")
         self.doorbell: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
         self.finished: Any = None if standalone else self.ctx.Queue(maxsize=10_000)

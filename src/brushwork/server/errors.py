@@ -75,6 +75,15 @@ def _validation_error(exc: RequestValidationError) -> InvalidInput:
     return InvalidInput(f"{where}: {err.get('msg')}", param=param)
 
 
+def _redis_errors() -> tuple[type[Exception], ...]:
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # SQLite-only install
+        return ()
+    return (RedisConnectionError, RedisTimeoutError)
+
+
 def install(app: FastAPI) -> None:
     async def on_brushwork(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BrushworkError)
@@ -110,6 +119,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(SQLAlchemyError, on_store_down)
     app.add_exception_handler(sqlite3.Error, on_store_down)  # Huey's SQLite queue
+    for error in _redis_errors():
+        app.add_exception_handler(error, on_store_down)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -41,7 +41,7 @@ class Services:
             settings=settings,
             store=store,
             files=LocalFileStore(settings.files_dir, store),
-            queue=TaskQueue(settings.queue_path, doorbell, apps=list(registry.apps)),
+            queue=TaskQueue(settings.queue, doorbell, apps=list(registry.apps)),
             registry=registry,
             limiter=RateLimiter(settings.rate_limit_per_minute),
             events=TaskEvents(finished),

@@ -1,10 +1,10 @@
-"""The queue: which task runs next. Huey on SQLite holds the order durably, one queue per app,
-so a worker can serve some apps only (``brushwork worker --apps``).
+"""The queue: which task runs next. Huey holds the order durably, on SQLite (one machine) or
+Redis (many), one queue per app, so a worker can serve some apps only (``worker --apps``).
 
 The task store is the record; the queue only carries task ids. Idle workers
-block on a doorbell (a multiprocessing queue the API rings on every enqueue)
-instead of backing off their polling, so an idle worker starts a task at once;
-the poll interval is only the fallback for workers the API cannot ring.
+block on a doorbell instead of backing off their polling, so an idle worker
+starts a task at once: a multiprocessing queue the API rings on one machine, a
+Redis list on many. The poll interval is only the fallback.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from multiprocessing.queues import Queue as MPQueue
 from pathlib import Path
 from typing import Any
 
-from huey import SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey
 
 TASK_NAME = "brushwork.run_task"
 
@@ -25,28 +25,46 @@ def _never_called(task_id: str) -> None:  # the worker reads the id and runs the
     raise RuntimeError("brushwork tasks are run by brushwork workers, not by a Huey consumer")
 
 
+DOORBELL = "brushwork:doorbell"
+
+
 class TaskQueue:
-    """A durable queue per app (Huey, one SQLite file); workers take from the apps they serve."""
+    """A durable queue per app (Huey), on SQLite (a file path) or Redis (``redis://…``);
+    workers take from the apps they serve."""
 
     def __init__(
-        self, path: Path, doorbell: MPQueue[Any] | None = None, apps: list[str] | None = None
+        self, where: str | Path, doorbell: MPQueue[Any] | None = None, apps: list[str] | None = None
     ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.where = str(where).removeprefix("sqlite:///")
+        self.redis: Any = None
+        if self.where.startswith(("redis://", "rediss://", "unix://")):
+            import redis
+
+            self.redis = redis.Redis.from_url(self.where)
+        else:
+            Path(self.where).parent.mkdir(parents=True, exist_ok=True)
         self.doorbell = doorbell
         self.apps = list(apps or [])
-        self._queues: dict[str, tuple[SqliteHuey, Any]] = {}
+        self._queues: dict[str, tuple[Huey, Any]] = {}
         self._next = 0
 
-    def _queue(self, app: str) -> tuple[SqliteHuey, Any]:
+    def _queue(self, app: str) -> tuple[Huey, Any]:
         if app not in self._queues:
-            huey = SqliteHuey(f"brushwork:{app}", filename=str(self.path), results=False, utc=True)
+            name = f"brushwork:{app}"
+            huey: Huey = (
+                RedisHuey(name, url=self.where, blocking=False, results=False, utc=True)
+                if self.redis is not None
+                else SqliteHuey(name, filename=self.where, results=False, utc=True)
+            )
             self._queues[app] = (huey, huey.task(name=TASK_NAME)(_never_called))
         return self._queues[app]
 
     def enqueue(self, task_id: str, app: str) -> None:
         self._queue(app)[1](task_id)
-        if self.doorbell is not None:
+        if self.redis is not None:  # wakes idle workers on every machine
+            with self.redis.pipeline() as pipe:
+                pipe.lpush(DOORBELL, 1).ltrim(DOORBELL, 0, 999).execute()
+        elif self.doorbell is not None:
             with contextlib.suppress(stdlib_queue.Full):
                 self.doorbell.put_nowait(1)
 
@@ -55,7 +73,9 @@ class TaskQueue:
         task_id = self.try_take()
         if task_id is not None:
             return task_id
-        if self.doorbell is None:
+        if self.redis is not None:
+            self.redis.brpop([DOORBELL], timeout=max(1, round(wait)))
+        elif self.doorbell is None:
             time.sleep(wait)
         else:
             with contextlib.suppress(stdlib_queue.Empty):

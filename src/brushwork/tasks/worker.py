@@ -107,7 +107,7 @@ class Worker:
         self.files = LocalFileStore(settings.files_dir, self.store)
         self.registry = Registry(settings.plugins)
         self.apps = apps or list(self.registry.apps)
-        self.queue = TaskQueue(settings.queue_path, doorbell, apps=self.apps)
+        self.queue = TaskQueue(settings.queue, doorbell, apps=self.apps)
         self._loaded: set[str] = set()
         self.stopping = False
 
