@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import brushwork
-from tests.conftest import BACKENDS, PLUGINS, ROOT, Server, backend_env, start_server, stop_server
+from tests.conftest import (
+    BACKENDS,
+    PLUGINS,
+    ROOT,
+    Server,
+    backend_env,
+    free_port,
+    start_server,
+    stop_server,
+)
 
 FAST_RECOVERY = {"BRUSHWORK_HEARTBEAT_SECONDS": "0.3", "BRUSHWORK_STALE_AFTER_SECONDS": "2"}
 
@@ -168,3 +180,80 @@ def test_queued_tasks_survive_a_restart_of_every_process(
             assert [wait_status(client, i, timeout=60)["status"] for i in ids] == [9, 9, 9]
     finally:
         stop_server(second)
+
+
+def test_cancel_reaches_a_task_on_a_remote_worker_within_2_s(api_only: Server) -> None:
+    proc = start_worker(api_only)
+    try:
+        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
+            task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
+            holder_pid(client, task["id"])
+            started = time.monotonic()
+            client.tasks.cancel(task["id"])
+            assert client.tasks.get(task["id"])["status"] == 11
+            done = client.run(
+                {"app": "brushwork/studio", "input": {"prompt": "next", "quality": "low"}}
+            )
+            # the one worker stopped the cancelled engine and took the next task
+            assert done["status"] == 9 and time.monotonic() - started < 10
+            assert "completed" not in client.tasks.get(task["id"])["logs"]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def test_redis_outage_is_503_and_service_returns(tmp_path: Path, request) -> None:
+    """A Redis of this test's own: stopped, requests fail with 503; back, they succeed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return proc
+            time.sleep(0.05)
+        raise RuntimeError("redis did not start")
+
+    redis_proc = start_redis()
+    env = {**FAST_RECOVERY, "BRUSHWORK_QUEUE_URL": f"redis://127.0.0.1:{port}/0"}
+    server = start_server(tmp_path, env_extra=env)
+    try:
+        with brushwork.inference(base_url=server.base_url, api_key=server.key) as client:
+            assert (
+                client.run({"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}})[
+                    "status"
+                ]
+                == 9
+            )
+            redis_proc.terminate()
+            redis_proc.wait(10)
+            with pytest.raises(brushwork.BrushworkError) as info:
+                client.run({"app": "brushwork/studio", "input": {"prompt": "x"}}, wait=False)
+            assert info.value.http_status == 503 and info.value.code == "unavailable"
+            health = httpx.get(server.base_url + "/health")
+            assert health.status_code == 503 and health.json()["checks"]["queue"].startswith(
+                "unreachable"
+            )
+            redis_proc = start_redis()
+            deadline = time.monotonic() + 20
+            while httpx.get(server.base_url + "/health").status_code != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert (
+                client.run({"app": "brushwork/studio", "input": {"prompt": "y", "quality": "low"}})[
+                    "status"
+                ]
+                == 9
+            )
+    finally:
+        stop_server(server)
+        redis_proc.terminate()
+        redis_proc.wait(10)
