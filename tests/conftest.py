@@ -158,7 +158,42 @@ def new_redis(base_url: str) -> str:
     return base_url
 
 
-BACKENDS = ["sqlite", "postgresql+redis"]
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's standalone S3-compatible server on loopback; each test gets its own bucket."""
+    binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(endpoint, timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield endpoint
+    proc.terminate()
+    proc.wait(10)
+
+
+def new_bucket(endpoint: str) -> str:
+    import boto3
+
+    name = f"b-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return f"s3://{name}?endpoint={endpoint}&region=us-east-1"
+
+
+# moto accepts any credentials; real deployments use the usual AWS variables or roles
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+BACKENDS = ["sqlite", "postgresql+redis+s3"]
 
 
 def backend_env(name: str, request: pytest.FixtureRequest) -> dict[str, str]:
@@ -168,12 +203,14 @@ def backend_env(name: str, request: pytest.FixtureRequest) -> dict[str, str]:
     return {
         "BRUSHWORK_DATABASE_URL": new_database(request.getfixturevalue("postgres")),
         "BRUSHWORK_QUEUE_URL": new_redis(request.getfixturevalue("redis_server")),
+        "BRUSHWORK_FILES_URL": new_bucket(request.getfixturevalue("s3_server")),
     }
 
 
 @pytest.fixture(params=BACKENDS)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Every in-process API test runs on both backends: SQLite, and PostgreSQL with Redis."""
+    """Every in-process API test runs on both backends: the embedded one, and PostgreSQL with
+    Redis and S3."""
     env = backend_env(request.param, request)
     return Settings(
         data_dir=tmp_path / "data",
@@ -181,6 +218,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         workers=1,
         database_url=env.get("BRUSHWORK_DATABASE_URL"),
         queue_url=env.get("BRUSHWORK_QUEUE_URL"),
+        files_url=env.get("BRUSHWORK_FILES_URL"),
     )
 
 

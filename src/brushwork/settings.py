@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     dev: bool = False
     workers: int = Field(0, ge=0, le=64, description="worker processes; 0 = one per core")
     public_url: str | None = Field(None, description="base of absolute file URIs")
+    files_url: str | None = Field(
+        None, description="files: s3://bucket?endpoint=…&region=… (default: data_dir/files)"
+    )
     queue_url: str | None = Field(
         None, description="queue: redis://host:6379/0 (default: SQLite in data_dir)"
     )

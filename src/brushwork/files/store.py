@@ -1,8 +1,11 @@
-"""File bytes on local disk: inputs people upload and images engines make.
+"""File bytes: inputs people upload and images engines make, on local disk or S3.
 
-Each blob is written to a temporary name and renamed into place, so a crash
-never leaves a half-written file under a real id; the record (owner, name,
-type, size) goes to the task store only after the bytes are safe.
+``open_files(settings, store)`` picks the backend from ``BRUSHWORK_FILES_URL``:
+a local directory by default, or ``s3://bucket?endpoint=…&region=…`` for an
+S3-compatible store shared by every machine. Bytes are stored first (locally:
+a temporary name renamed into place, so a crash never leaves a half-written
+file under a real id; on S3 a single PUT is atomic) and the record (owner,
+name, type, size) goes to the task store only after the bytes are safe.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.responses import FileResponse, Response
 
 from brushwork.tasks.store import FileRecord, Store, new_id
 
@@ -52,5 +58,55 @@ class LocalFileStore:
     def read(self, file_id: str) -> bytes:
         return self._path(file_id).read_bytes()
 
-    def path(self, file_id: str) -> Path:
-        return self._path(file_id)
+    def response(self, record: FileRecord) -> Response:
+        return FileResponse(
+            self._path(record.id),
+            media_type=record.content_type,
+            filename=record.filename,
+            content_disposition_type="inline",
+        )
+
+
+class S3FileStore:
+    """Blobs in an S3-compatible bucket (AWS, MinIO, moto), keyed ``files/{id}``."""
+
+    def __init__(self, url: str, store: Store):
+        import boto3
+
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        self.bucket = parts.netloc
+        self.store = store
+        self.s3 = boto3.client(
+            "s3", endpoint_url=query.get("endpoint"), region_name=query.get("region", "us-east-1")
+        )
+
+    def put(self, data: bytes, *, owner: str, filename: str, content_type: str) -> FileRecord:
+        record = FileRecord(new_id(), owner, safe_filename(filename), content_type, len(data))
+        self.s3.put_object(
+            Bucket=self.bucket, Key=f"files/{record.id}", Body=data, ContentType=content_type
+        )
+        self.store.add_file(record)
+        return record
+
+    def read(self, file_id: str) -> bytes:
+        answer = self.s3.get_object(Bucket=self.bucket, Key=f"files/{file_id}")
+        data: bytes = answer["Body"].read()
+        return data
+
+    def response(self, record: FileRecord) -> Response:
+        disposition = f'inline; filename="{record.filename}"'
+        return Response(
+            self.read(record.id),
+            media_type=record.content_type,
+            headers={"Content-Disposition": disposition},
+        )
+
+
+FileStore = LocalFileStore | S3FileStore
+
+
+def open_files(files_url: str | None, files_dir: Path, store: Store) -> FileStore:
+    if files_url and files_url.startswith("s3://"):
+        return S3FileStore(files_url, store)
+    return LocalFileStore(Path(files_url) if files_url else files_dir, store)

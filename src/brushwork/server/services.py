@@ -10,7 +10,7 @@ from fastapi import Request
 
 from brushwork.apps.registry import Registry
 from brushwork.errors import Unauthorized
-from brushwork.files.store import LocalFileStore
+from brushwork.files.store import FileStore, open_files
 from brushwork.server.limits import RateLimiter
 from brushwork.settings import Settings
 from brushwork.tasks.events import TaskEvents
@@ -22,7 +22,7 @@ from brushwork.tasks.store import DEV_OWNER, Store
 class Services:
     settings: Settings
     store: Store
-    files: LocalFileStore
+    files: FileStore
     queue: TaskQueue
     registry: Registry
     limiter: RateLimiter
@@ -40,7 +40,7 @@ class Services:
         return cls(
             settings=settings,
             store=store,
-            files=LocalFileStore(settings.files_dir, store),
+            files=open_files(settings.files_url, settings.files_dir, store),
             queue=TaskQueue(settings.queue, doorbell, apps=list(registry.apps)),
             registry=registry,
             limiter=RateLimiter(settings.rate_limit_per_minute),

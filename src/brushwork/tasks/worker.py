@@ -28,7 +28,7 @@ from brushwork.apps.registry import Registry
 from brushwork.contract import CONTENT_TYPES, AppInput, TaskStatus, output_meta, parse_input
 from brushwork.engines.base import Engine, Request, TaskCancelled
 from brushwork.errors import BrushworkError, EngineFailed
-from brushwork.files.store import LocalFileStore
+from brushwork.files.store import open_files
 from brushwork.imaging import codecs, masks
 from brushwork.imaging.composite import keep_composite
 from brushwork.imaging.limits import MAX_MASK_BYTES
@@ -104,7 +104,7 @@ class Worker:
         self.name = name
         self.finished = finished
         self.store = Store(settings.database)
-        self.files = LocalFileStore(settings.files_dir, self.store)
+        self.files = open_files(settings.files_url, settings.files_dir, self.store)
         self.registry = Registry(settings.plugins)
         self.apps = apps or list(self.registry.apps)
         self.queue = TaskQueue(settings.queue, doorbell, apps=self.apps)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from brushwork.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from brushwork.files.store import safe_filename
@@ -92,22 +92,17 @@ def _signed(svc: Services, file_id: str, expires: str | None, signature: str | N
     return True
 
 
-@router.get("/files/{file_id}", operation_id="download_file", response_class=FileResponse)
+@router.get("/files/{file_id}", operation_id="download_file", response_class=Response)
 def download_file(
     file_id: str,
     request: Request,
     expires: str | None = Query(None),
     signature: str | None = Query(None),
-) -> FileResponse:
+) -> Response:
     """The file's bytes, for its owner (API key) or anyone holding a valid signed link."""
     svc = services(request)
     who = None if _signed(svc, file_id, expires, signature) else owner(request)
     record = svc.store.get_file(file_id, who) if len(file_id) == 32 else None
     if record is None:
         raise NotFound(f"file {file_id!r} not found", param="id")
-    return FileResponse(
-        svc.files.path(record.id),
-        media_type=record.content_type,
-        filename=record.filename,
-        content_disposition_type="inline",
-    )
+    return svc.files.response(record)
