@@ -76,48 +76,59 @@ def _postgres_bin() -> Path | None:
     return found[-1].parent if found else None
 
 
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (Debian's server binaries) for the whole run."""
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries are not installed (Debian package postgresql)")
-    # not under pytest's private tmp: the server's own user must be able to reach it
-    root = Path(tempfile.mkdtemp(prefix="brushwork-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    quiet = {"capture_output": True, "check": True}
-    subprocess.run(
-        [*as_user, str(bin_dir / "initdb"), "-D", f"{root}/data", "-A", "trust", "-U", "postgres"],
-        **quiet,
-    )
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    )
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "pg_ctl"),
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster from Debian's server binaries (started, stopped, again)."""
+
+    def __init__(self) -> None:
+        bin_dir = _postgres_bin()
+        if bin_dir is None:
+            pytest.skip("PostgreSQL server binaries are not installed (Debian package postgresql)")
+        self.bin = bin_dir
+        # not under pytest's private tmp: the server's own user must be able to reach it
+        self.root = Path(tempfile.mkdtemp(prefix="brushwork-pg-"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # the server refuses to run as root
+            shutil.chown(self.root, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+        self._ctl("initdb", "-D", f"{self.root}/data", "-A", "trust", "-U", "postgres")
+
+    def _ctl(self, program: str, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bin / program), *args], capture_output=True, check=check
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += " -c fsync=off -c max_connections=200"
+        self._ctl(
+            "pg_ctl",
             "-D",
-            f"{root}/data",
+            f"{self.root}/data",
             "-o",
             options,
             "-l",
-            f"{root}/log",
+            f"{self.root}/log",
             "-w",
             "start",
-        ],
-        **quiet,
-    )
-    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    subprocess.run(
-        [*as_user, str(bin_dir / "pg_ctl"), "-D", f"{root}/data", "-m", "immediate", "stop"],
-        capture_output=True,
-    )
-    shutil.rmtree(root, ignore_errors=True)
+        )
+
+    def stop(self) -> None:
+        self._ctl("pg_ctl", "-D", f"{self.root}/data", "-m", "immediate", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server for the whole run; each test takes a fresh database of it."""
+    cluster = PostgresCluster()
+    cluster.start()
+    yield cluster.url
+    cluster.remove()
 
 
 def new_database(base_url: str) -> str:

@@ -21,9 +21,11 @@ from tests.conftest import (
     BACKENDS,
     PLUGINS,
     ROOT,
+    PostgresCluster,
     Server,
     backend_env,
     free_port,
+    new_database,
     start_server,
     stop_server,
 )
@@ -257,3 +259,42 @@ def test_redis_outage_is_503_and_service_returns(tmp_path: Path, request) -> Non
         stop_server(server)
         redis_proc.terminate()
         redis_proc.wait(10)
+
+
+def test_postgres_outage_is_503_and_service_returns(tmp_path: Path) -> None:
+    """A PostgreSQL of this test's own: stopped, requests fail with 503; back, they succeed."""
+    cluster = PostgresCluster()
+    cluster.start()
+    server = start_server(
+        tmp_path, env_extra={**FAST_RECOVERY, "BRUSHWORK_DATABASE_URL": new_database(cluster.url)}
+    )
+    try:
+        with brushwork.inference(base_url=server.base_url, api_key=server.key) as client:
+            assert (
+                client.run({"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}})[
+                    "status"
+                ]
+                == 9
+            )
+            cluster.stop()
+            with pytest.raises(brushwork.BrushworkError) as info:
+                client.tasks.list()
+            assert info.value.http_status == 503 and info.value.code == "unavailable"
+            health = httpx.get(server.base_url + "/health")
+            assert health.status_code == 503 and health.json()["checks"]["database"].startswith(
+                "unreachable"
+            )
+            cluster.start()
+            deadline = time.monotonic() + 20
+            while httpx.get(server.base_url + "/health").status_code != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert (
+                client.run({"app": "brushwork/studio", "input": {"prompt": "y", "quality": "low"}})[
+                    "status"
+                ]
+                == 9
+            )
+    finally:
+        stop_server(server)
+        cluster.remove()
