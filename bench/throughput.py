@@ -1,0 +1,185 @@
+"""Throughput and latency under load: the embedded backend vs PostgreSQL + Redis, 1 and 2 workers.
+
+    python bench/throughput.py [--tasks 300] [--clients 30]
+
+Each configuration gets a fresh data directory (and fresh PostgreSQL/Redis
+servers from Debian's packages, started here on loopback). ``--clients`` SDK
+clients in threads run the tasks (1024x1024 studio, low quality) and wait for
+each; afterwards every task is checked: lost = never recorded, stuck = not
+finished. Prints tasks per second and end-to-end latency percentiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import brushwork
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.conftest import PostgresCluster, free_port, new_database, start_server, stop_server  # noqa: E402
+
+LOAD = {"BRUSHWORK_RATE_LIMIT_PER_MINUTE": "0", "BRUSHWORK_MAX_QUEUED_PER_KEY": "10000"}
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    port = free_port()
+    binary = shutil.which("redis-server") or "redis-server"
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextmanager
+def setup(name: str, workers: int) -> Iterator[brushwork.Client]:
+    data = Path(tempfile.mkdtemp(prefix="brushwork-bench-"))
+    env = dict(LOAD)
+    procs: list[subprocess.Popen[bytes]] = []
+    cluster = None
+    with redis_server() if name != "embedded" else _nothing() as redis_url:
+        if name != "embedded":
+            cluster = PostgresCluster()
+            cluster.start()
+            env |= {
+                "BRUSHWORK_DATABASE_URL": new_database(cluster.url),
+                "BRUSHWORK_QUEUE_URL": redis_url,
+            }
+        args = () if name == "embedded" else ("--no-workers",)
+        server = start_server(data, *args, env_extra=env)
+        if name != "embedded":
+            worker_env = {**os.environ, **env}
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "brushwork.cli",
+                        "worker",
+                        "--workers",
+                        str(workers),
+                        "--data-dir",
+                        str(data),
+                    ],
+                    env=worker_env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        try:
+            with brushwork.inference(
+                base_url=server.base_url, api_key=server.key, timeout=120
+            ) as c:
+                yield c
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(30)
+            stop_server(server)
+            if cluster is not None:
+                cluster.remove()
+            shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def _nothing() -> Iterator[str]:
+    yield ""
+
+
+def load(
+    client: brushwork.Client, tasks: int, clients: int
+) -> tuple[float, list[float], list[str]]:
+    latencies: list[float] = []
+    ids: list[str] = []
+    lock = threading.Lock()
+    base_url, key = client.base_url, client._http.headers.get("authorization", "")[7:]
+
+    def one_client(count: int, offset: int) -> None:
+        with brushwork.inference(base_url=base_url, api_key=key, timeout=300) as mine:
+            for i in range(count):
+                started = time.perf_counter()
+                task = mine.run(
+                    {
+                        "app": "brushwork/studio",
+                        "input": {"prompt": f"load {offset + i}", "quality": "low", "seed": i},
+                    }
+                )
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+                    ids.append(task["id"])
+
+    per = [tasks // clients + (1 if i < tasks % clients else 0) for i in range(clients)]
+    threads = [
+        threading.Thread(target=one_client, args=(n, sum(per[:i]))) for i, n in enumerate(per)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies, ids
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=30)
+    args = parser.parse_args()
+    configs = [("embedded", 2), ("postgresql+redis", 1), ("postgresql+redis", 2)]
+    print(
+        f"{args.tasks} tasks (1024x1024 studio, low) from {args.clients} concurrent SDK clients\n"
+    )
+    cols = ("backend", "workers", "tasks/s", "p50 ms", "p95 ms", "p99 ms", "done", "lost", "stuck")
+    head = "{:<18} {:>7} {:>8} {:>8} {:>8} {:>8} {:>5} {:>5} {:>6}".format(*cols)
+    print(head)
+    print("-" * len(head))
+    for name, workers in configs:
+        with setup(name, workers) as client:
+            wall, latencies, ids = load(client, args.tasks, args.clients)
+            recorded = {t["id"]: t["status"] for t in _all_tasks(client)}
+        lost = sum(1 for i in ids if i not in recorded) + (args.tasks - len(ids))
+        stuck = sum(1 for status in recorded.values() if status < 9)
+        done = sum(1 for status in recorded.values() if status == 9)
+        ms = [statistics.median(latencies) * 1000, pct(latencies, 0.95) * 1000]
+        ms.append(pct(latencies, 0.99) * 1000)
+        rate = len(ids) / wall
+        print(
+            f"{name:<18} {workers:>7} {rate:8.1f} {ms[0]:8.0f} {ms[1]:8.0f} {ms[2]:8.0f} ", end=""
+        )
+        print(f"{done:>5} {lost:>5} {stuck:>6}")
+
+
+def _all_tasks(client: brushwork.Client) -> Iterator[dict]:
+    cursor = None
+    while True:
+        page = client.tasks.list(limit=100, cursor=cursor)
+        yield from page["data"]
+        if not page["has_more"]:
+            return
+        cursor = page["next_cursor"]
+
+
+if __name__ == "__main__":
+    main()
