@@ -35,6 +35,7 @@ PLUGINS = [
     "test/broken=tests.plugins.engines_for_tests:BrokenEngine",
     "test/unavailable=tests.plugins.engines_for_tests:UnavailableEngine",
     "test/crashing=tests.plugins.engines_for_tests:CrashingEngine",
+    "test/stuck=tests.plugins.engines_for_tests:StuckEngine",
 ]
 
 

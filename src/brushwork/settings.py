@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         3600, gt=0, description="a task still waiting after this long fails as expired"
     )
     heartbeat_seconds: float = Field(2.0, gt=0, description="how often a worker says it is alive")
+    cancel_grace_seconds: float = Field(
+        5.0, gt=0, description="a cancelled engine still running after this long ends its worker"
+    )
     stale_after_seconds: float = Field(
         15.0, gt=0, description="a held task whose worker is quiet this long is re-queued once"
     )

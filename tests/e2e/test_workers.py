@@ -29,8 +29,13 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
+from tests.e2e.test_lifecycle import alive
 
-FAST_RECOVERY = {"BRUSHWORK_HEARTBEAT_SECONDS": "0.3", "BRUSHWORK_STALE_AFTER_SECONDS": "2"}
+FAST_RECOVERY = {
+    "BRUSHWORK_HEARTBEAT_SECONDS": "0.3",
+    "BRUSHWORK_STALE_AFTER_SECONDS": "2",
+    "BRUSHWORK_CANCEL_GRACE_SECONDS": "1",
+}
 
 
 def start_worker(server: Server, *args: str) -> subprocess.Popen[bytes]:
@@ -199,6 +204,27 @@ def test_cancel_reaches_a_task_on_a_remote_worker_within_2_s(api_only: Server) -
             # the one worker stopped the cancelled engine and took the next task
             assert done["status"] == 9 and time.monotonic() - started < 10
             assert "completed" not in client.tasks.get(task["id"])["logs"]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def test_a_stuck_engine_is_stopped_by_ending_its_worker(api_only: Server) -> None:
+    proc = start_worker(api_only)
+    try:
+        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
+            task = client.run({"app": "test/stuck", "input": {"prompt": "x"}}, wait=False)
+            holder = holder_pid(client, task["id"])
+            client.tasks.cancel(task["id"])
+            deadline = time.monotonic() + 15
+            while alive(holder):
+                assert time.monotonic() < deadline, "the stuck engine's worker kept running"
+                time.sleep(0.1)
+            done = client.run(
+                {"app": "brushwork/studio", "input": {"prompt": "next", "quality": "low"}}
+            )
+            assert done["status"] == 9  # a fresh worker took over
+            assert client.tasks.get(task["id"])["status"] == 11
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)

@@ -53,6 +53,16 @@ class CrashingEngine(SlowEngine):
         os._exit(3)
 
 
+class StuckEngine(SlowEngine):
+    """Never reports progress and never returns in time: only the backstop can stop it."""
+
+    name = "stuck"
+
+    def run(self, request: Request, progress: Progress, cancelled: Cancelled) -> list[Image.Image]:
+        time.sleep(120)
+        return []
+
+
 class UnavailableEngine(SlowEngine):
     name = "unavailable"
 

@@ -40,6 +40,7 @@ from brushwork.tasks.store import Store
 log = logging.getLogger("brushwork.worker")
 
 PROGRESS_START, PROGRESS_END = 5, 95  # engine progress maps into this band of 0..100
+EXIT_STUCK_ENGINE = 75  # the exit code of a worker that ended itself to stop a stuck engine
 CANCEL_CHECK_SECONDS = 0.1
 
 
@@ -156,12 +157,26 @@ class Worker:
             beat.join()
 
     def _heartbeat(self, task_id: str, done: threading.Event) -> None:
-        """Say we are alive while the task runs, so a reaper never takes it from a live worker."""
+        """Say we are alive while the task runs, so a reaper never takes it from a live worker;
+        and, as the backstop of cancellation, end this process when a cancelled engine does not
+        stop within the grace period (the pool starts a fresh worker)."""
+        cancelled_at: float | None = None
         while not done.wait(self.settings.heartbeat_seconds):
             try:
                 self.store.heartbeat(task_id, self.name)
+                if cancelled_at is None and self.store.status_of(task_id) == TaskStatus.CANCELLED:
+                    cancelled_at = time.monotonic()
             except Exception:
                 log.exception("heartbeat for task %s failed", task_id)
+            if (
+                cancelled_at is not None
+                and time.monotonic() - cancelled_at > self.settings.cancel_grace_seconds
+            ):
+                log.error(
+                    "task %s: the engine ignored its cancellation; ending %s", task_id, self.name
+                )
+                self.store.worker_gone(self.name)
+                os._exit(EXIT_STUCK_ENGINE)
 
     def _run_claimed(self, task_id: str, task: dict[str, Any]) -> None:
         if not self.store.update(
