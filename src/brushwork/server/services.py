@@ -37,14 +37,16 @@ class Services:
     ) -> Services:
         store = Store(settings.database)
         registry = Registry(settings.plugins)
+        queue = TaskQueue(settings.queue, doorbell, apps=list(registry.apps))
+        store.on_change = queue.publish_change if queue.redis is not None else None
         return cls(
             settings=settings,
             store=store,
             files=open_files(settings.files_url, settings.files_dir, store),
-            queue=TaskQueue(settings.queue, doorbell, apps=list(registry.apps)),
+            queue=queue,
             registry=registry,
             limiter=RateLimiter(settings.rate_limit_per_minute),
-            events=TaskEvents(finished),
+            events=TaskEvents(finished, redis=queue.redis),
         )
 
     def files_base(self, request: Request) -> str:

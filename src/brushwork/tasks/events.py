@@ -1,10 +1,11 @@
 """Wake the requests that wait on a task the moment a worker says it ended.
 
-Workers put the id of each task they finish on a multiprocessing queue; a
-thread in the API process reads it and sets the asyncio events of the
-coroutines waiting on that task (``POST /apps/run`` with ``wait``, the OpenAI
-endpoints). The store stays the record: a waiter re-reads it after each wake,
-and still looks every quarter second in case a notice was missed.
+On one machine, workers put the id of each task they finish on a
+multiprocessing queue; with Redis, every change of a task is published on a
+channel that every API server subscribes to. A thread reads the notices and
+sets the asyncio events of the coroutines watching that task (waits, task
+streams, OpenAI streams). The store stays the record: a watcher re-reads it after
+each wake, and still looks on its own in case a notice was missed.
 """
 
 from __future__ import annotations
@@ -21,17 +22,35 @@ FALLBACK_SECONDS = 0.25
 
 
 class TaskEvents:
-    def __init__(self, source: MPQueue[Any] | None = None):
+    def __init__(self, source: MPQueue[Any] | None = None, redis: Any = None):
         self.source = source
+        self.redis = redis
         self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.source is not None:
-            self._thread = threading.Thread(target=self._listen, daemon=True, name="task-events")
+        target = self._listen if self.source is not None else None
+        if self.redis is not None:
+            target = self._subscribe
+        if target is not None:
+            self._thread = threading.Thread(target=target, daemon=True, name="task-events")
             self._thread.start()
+
+    def _subscribe(self) -> None:
+        from brushwork.tasks.queue import CHANGED
+
+        while not self._stop.is_set():
+            try:
+                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(CHANGED)
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        self.notify(message["data"].decode())
+            except Exception:  # Redis away: watchers fall back to reading the store
+                self._stop.wait(1.0)
 
     def stop(self) -> None:
         self._stop.set()

@@ -26,6 +26,7 @@ def _never_called(task_id: str) -> None:  # the worker reads the id and runs the
 
 
 DOORBELL = "brushwork:doorbell"
+CHANGED = "brushwork:task-changed"  # pub/sub: ids of tasks that changed, for API servers
 
 
 class TaskQueue:
@@ -91,6 +92,10 @@ class TaskQueue:
                 self._next = (self._next + offset + 1) % len(self.apps)
                 return str(message.args[0])
         return None
+
+    def publish_change(self, task_id: str) -> None:
+        if self.redis is not None:
+            self.redis.publish(CHANGED, task_id)
 
     def depth(self, app: str | None = None) -> int:
         apps = [app] if app else self.apps

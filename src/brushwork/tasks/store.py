@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +175,16 @@ class Store:
         from brushwork.tasks.migrations import upgrade
 
         upgrade(self.engine)
+        # told the id of each task that changed, after the change is committed (the API
+        # servers of other machines learn of it through Redis; the store stays the record)
+        self.on_change: Callable[[str], None] | None = None
+
+    def _changed(self, task_id: str) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change(task_id)
+            except Exception:  # a missed notice only delays a wake-up; the record is safe
+                logging.getLogger("brushwork.store").warning("change notice for %s failed", task_id)
 
     # ------------------------------------------------------------ keys
 
@@ -384,6 +396,7 @@ class Store:
             self._event(
                 conn, task_id, TaskStatus(row.status), row.progress, log, output, error, preview
             )
+        self._changed(task_id)
         return True
 
     def _event(
@@ -398,6 +411,7 @@ class Store:
         preview: dict[str, Any] | None = None,
     ) -> None:
         payload: dict[str, Any] = {
+            "at": round(time.time(), 4),  # when it happened (stream latency is measurable)
             "status": int(status),
             "status_name": status.name,
             "progress": progress,

@@ -109,6 +109,8 @@ class Worker:
         self.registry = Registry(settings.plugins)
         self.apps = apps or list(self.registry.apps)
         self.queue = TaskQueue(settings.queue, doorbell, apps=self.apps)
+        if self.queue.redis is not None:  # API servers on other machines hear of every change
+            self.store.on_change = self.queue.publish_change
         self._loaded: set[str] = set()
         self.stopping = False
 

@@ -11,7 +11,6 @@ server-sent events with real partial renders from the engine.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
@@ -29,6 +28,7 @@ from brushwork.errors import BrushworkError, EngineFailed, InvalidInput, NotFoun
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
 from brushwork.server.runs import submit, wait_until_done
 from brushwork.server.services import Services, owner, poll_interval, services
+from brushwork.tasks.events import woken
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -311,34 +311,35 @@ async def _stream(
 ) -> AsyncIterator[str]:
     prefix = "image_generation" if kind == "generations" else "image_edit"
     after, started = 0, time.monotonic()
-    while True:
-        events = await run_in_threadpool(svc.store.events_after, task_id, after)
-        for seq, payload in events:
-            after = seq
-            preview = payload.get("preview")
-            if preview is not None:
-                yield _sse(
-                    f"{prefix}.partial_image",
-                    {
-                        "type": f"{prefix}.partial_image",
-                        "b64_json": await run_in_threadpool(_b64, svc, preview["uri"]),
-                        "partial_image_index": preview["partial_image_index"],
-                        "created_at": int(time.time()),
-                        "size": "auto",
-                        "quality": shape.quality,
-                        "background": shape.background,
-                        "output_format": shape.output_format,
-                    },
-                )
-        row = await run_in_threadpool(svc.store.get_task, task_id)
-        assert row is not None
-        if TaskStatus(row["status"]).is_terminal():
-            async for chunk in _stream_end(svc, row, prefix, shape):
-                yield chunk
-            return
-        if await request.is_disconnected():
-            return
-        await asyncio.sleep(poll_interval(time.monotonic() - started))
+    with svc.events.watch(task_id) as changed:
+        while True:
+            events = await run_in_threadpool(svc.store.events_after, task_id, after)
+            for seq, payload in events:
+                after = seq
+                preview = payload.get("preview")
+                if preview is not None:
+                    yield _sse(
+                        f"{prefix}.partial_image",
+                        {
+                            "type": f"{prefix}.partial_image",
+                            "b64_json": await run_in_threadpool(_b64, svc, preview["uri"]),
+                            "partial_image_index": preview["partial_image_index"],
+                            "created_at": int(time.time()),
+                            "size": "auto",
+                            "quality": shape.quality,
+                            "background": shape.background,
+                            "output_format": shape.output_format,
+                        },
+                    )
+            row = await run_in_threadpool(svc.store.get_task, task_id)
+            assert row is not None
+            if TaskStatus(row["status"]).is_terminal():
+                async for chunk in _stream_end(svc, row, prefix, shape):
+                    yield chunk
+                return
+            if await request.is_disconnected():
+                return
+            await woken(changed, poll_interval(time.monotonic() - started))
 
 
 async def _stream_end(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from brushwork.contract import TaskStatus
 from brushwork.errors import Conflict, InvalidInput, NotFound
 from brushwork.server.services import Services, owner, poll_interval, services
+from brushwork.tasks.events import woken
 from brushwork.tasks.store import absolute_output, task_json
 
 router = APIRouter(tags=["tasks"])
@@ -105,25 +105,26 @@ async def _events(
 ) -> AsyncIterator[str]:
     started = last_beat = time.monotonic()
     yield "retry: 1000\n\n"
-    while True:
-        events = await run_in_threadpool(svc.store.events_after, task_id, after)
-        for seq, payload in events:
-            after = seq
-            data = {"id": task_id, **payload}
-            if "output" in data:
-                data["output"] = absolute_output(data["output"], base)
-            yield sse("update", data, seq)
-        status = await run_in_threadpool(svc.store.status_of, task_id)
-        if status is not None and status.is_terminal():
-            if not await run_in_threadpool(svc.store.events_after, task_id, after):
-                row = await run_in_threadpool(_task, svc, task_id, who)
-                yield sse("done", task_json(row, base))
+    with svc.events.watch(task_id) as changed:  # woken by change notices, else it polls
+        while True:
+            events = await run_in_threadpool(svc.store.events_after, task_id, after)
+            for seq, payload in events:
+                after = seq
+                data = {"id": task_id, **payload}
+                if "output" in data:
+                    data["output"] = absolute_output(data["output"], base)
+                yield sse("update", data, seq)
+            status = await run_in_threadpool(svc.store.status_of, task_id)
+            if status is not None and status.is_terminal():
+                if not await run_in_threadpool(svc.store.events_after, task_id, after):
+                    row = await run_in_threadpool(_task, svc, task_id, who)
+                    yield sse("done", task_json(row, base))
+                    return
+                continue
+            if await request.is_disconnected():
                 return
-            continue
-        if await request.is_disconnected():
-            return
-        now = time.monotonic()
-        if now - last_beat > HEARTBEAT_SECONDS:
-            last_beat = now
-            yield ": keep-alive\n\n"
-        await asyncio.sleep(poll_interval(now - started))
+            now = time.monotonic()
+            if now - last_beat > HEARTBEAT_SECONDS:
+                last_beat = now
+                yield ": keep-alive\n\n"
+            await woken(changed, poll_interval(now - started))
