@@ -230,97 +230,66 @@ def test_a_stuck_engine_is_stopped_by_ending_its_worker(api_only: Server) -> Non
         proc.wait(10)
 
 
-def test_redis_outage_is_503_and_service_returns(tmp_path: Path, request) -> None:
-    """A Redis of this test's own: stopped, requests fail with 503; back, they succeed."""
+def outage_and_return(server: Server, check: str, stop, start) -> None:
+    """Stop a dependency: requests get 503 in the envelope and /health names it; start it
+    again: service returns by itself."""
+    low = {"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}}
+    with brushwork.inference(base_url=server.base_url, api_key=server.key) as client:
+        assert client.run(low)["status"] == 9
+        stop()
+        with pytest.raises(brushwork.BrushworkError) as info:
+            client.run(low, wait=False)
+        assert info.value.http_status == 503 and info.value.code == "unavailable"
+        health = httpx.get(server.base_url + "/health")
+        assert health.status_code == 503
+        assert health.json()["checks"][check].startswith("unreachable")
+        start()
+        deadline = time.monotonic() + 20
+        while httpx.get(server.base_url + "/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert client.run(low)["status"] == 9
+
+
+def test_redis_outage_is_503_and_service_returns(tmp_path: Path) -> None:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed")
     port = free_port()
+    procs: list[subprocess.Popen[bytes]] = []
 
-    def start_redis() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-            stdout=subprocess.DEVNULL,
-        )
+    def start_redis() -> None:
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return proc
+                    return
             time.sleep(0.05)
         raise RuntimeError("redis did not start")
 
-    redis_proc = start_redis()
+    def stop_redis() -> None:
+        procs[-1].terminate()
+        procs[-1].wait(10)
+
+    start_redis()
     env = {**FAST_RECOVERY, "BRUSHWORK_QUEUE_URL": f"redis://127.0.0.1:{port}/0"}
     server = start_server(tmp_path, env_extra=env)
     try:
-        with brushwork.inference(base_url=server.base_url, api_key=server.key) as client:
-            assert (
-                client.run({"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}})[
-                    "status"
-                ]
-                == 9
-            )
-            redis_proc.terminate()
-            redis_proc.wait(10)
-            with pytest.raises(brushwork.BrushworkError) as info:
-                client.run({"app": "brushwork/studio", "input": {"prompt": "x"}}, wait=False)
-            assert info.value.http_status == 503 and info.value.code == "unavailable"
-            health = httpx.get(server.base_url + "/health")
-            assert health.status_code == 503 and health.json()["checks"]["queue"].startswith(
-                "unreachable"
-            )
-            redis_proc = start_redis()
-            deadline = time.monotonic() + 20
-            while httpx.get(server.base_url + "/health").status_code != 200:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
-            assert (
-                client.run({"app": "brushwork/studio", "input": {"prompt": "y", "quality": "low"}})[
-                    "status"
-                ]
-                == 9
-            )
+        outage_and_return(server, "queue", stop_redis, start_redis)
     finally:
         stop_server(server)
-        redis_proc.terminate()
-        redis_proc.wait(10)
+        stop_redis()
 
 
 def test_postgres_outage_is_503_and_service_returns(tmp_path: Path) -> None:
-    """A PostgreSQL of this test's own: stopped, requests fail with 503; back, they succeed."""
     cluster = PostgresCluster()
     cluster.start()
-    server = start_server(
-        tmp_path, env_extra={**FAST_RECOVERY, "BRUSHWORK_DATABASE_URL": new_database(cluster.url)}
-    )
+    env = {**FAST_RECOVERY, "BRUSHWORK_DATABASE_URL": new_database(cluster.url)}
+    server = start_server(tmp_path, env_extra=env)
     try:
-        with brushwork.inference(base_url=server.base_url, api_key=server.key) as client:
-            assert (
-                client.run({"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}})[
-                    "status"
-                ]
-                == 9
-            )
-            cluster.stop()
-            with pytest.raises(brushwork.BrushworkError) as info:
-                client.tasks.list()
-            assert info.value.http_status == 503 and info.value.code == "unavailable"
-            health = httpx.get(server.base_url + "/health")
-            assert health.status_code == 503 and health.json()["checks"]["database"].startswith(
-                "unreachable"
-            )
-            cluster.start()
-            deadline = time.monotonic() + 20
-            while httpx.get(server.base_url + "/health").status_code != 200:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
-            assert (
-                client.run({"app": "brushwork/studio", "input": {"prompt": "y", "quality": "low"}})[
-                    "status"
-                ]
-                == 9
-            )
+        outage_and_return(server, "database", cluster.stop, cluster.start)
     finally:
         stop_server(server)
         cluster.remove()

@@ -14,6 +14,7 @@ import threading
 import time
 
 from brushwork.contract import TaskStatus
+from brushwork.errors import EngineFailed
 from brushwork.tasks.queue import TaskQueue
 from brushwork.tasks.store import Store
 
@@ -41,17 +42,8 @@ def recover(
             queue.enqueue(task["id"], task["app"])
             requeued += 1
             continue
-        failed += store.update(
-            task["id"],
-            status=TaskStatus.FAILED,
-            error={
-                "message": f"{why} while this task was running, on its last attempt; run it again",
-                "type": "server_error",
-                "param": None,
-                "code": "interrupted",
-            },
-            log=f"interrupted: {why}\n",
-        )
+        message = f"{why} while this task was running, on its last attempt; run it again"
+        failed += store.fail(task["id"], EngineFailed(message, code="interrupted"))
     if requeued or failed:
         log.warning("%s: %d task(s) re-queued, %d failed", why, requeued, failed)
     return requeued, failed
@@ -61,16 +53,10 @@ def expire(store: Store, older_than: float) -> int:
     """Fail the tasks that waited for a worker longer than ``older_than`` seconds."""
     count = 0
     for task_id in store.waiting_since(time.time() - older_than):
-        count += store.update(
+        message = f"expired: no worker took this task within {older_than:g} s"
+        count += store.fail(
             task_id,
-            status=TaskStatus.FAILED,
-            error={
-                "message": f"expired: no worker took this task within {older_than:g} s",
-                "type": "server_error",
-                "param": None,
-                "code": "expired",
-            },
-            log="expired in the queue\n",
+            EngineFailed(message, code="expired"),
             expect=(TaskStatus.RECEIVED, TaskStatus.QUEUED),
         )
     return count

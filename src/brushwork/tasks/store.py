@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 
 from brushwork.contract import TERMINAL, TaskStatus
+from brushwork.errors import BrushworkError
 from brushwork.signing import new_secret
 
 metadata = MetaData()
@@ -398,6 +399,18 @@ class Store:
             )
         self._changed(task_id)
         return True
+
+    def fail(
+        self, task_id: str, error: BrushworkError, expect: tuple[TaskStatus, ...] | None = None
+    ) -> bool:
+        """End a task FAILED with ``error`` in the SPEC §4 envelope, and say why in its logs."""
+        return self.update(
+            task_id,
+            status=TaskStatus.FAILED,
+            error=error.envelope()["error"],
+            log=f"failed: {error.message}\n",
+            expect=expect,
+        )
 
     def _event(
         self,

@@ -193,18 +193,12 @@ class Worker:
         except TaskCancelled:
             log.info("task %s cancelled while running", task_id)
         except BrushworkError as exc:
-            self._fail(task_id, exc)
+            self.store.fail(task_id, exc)
         except Exception as exc:
             log.error("task %s: engine failure\n%s", task_id, traceback.format_exc())
-            self._fail(task_id, EngineFailed(f"the engine failed: {type(exc).__name__}: {exc}"))
-
-    def _fail(self, task_id: str, exc: BrushworkError) -> None:
-        self.store.update(
-            task_id,
-            status=TaskStatus.FAILED,
-            error=exc.envelope()["error"],
-            log=f"failed: {exc.message}\n",
-        )
+            self.store.fail(
+                task_id, EngineFailed(f"the engine failed: {type(exc).__name__}: {exc}")
+            )
 
     def _execute(self, task: dict[str, Any]) -> None:
         task_id = task["id"]
