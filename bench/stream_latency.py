@@ -29,6 +29,7 @@ from tests.conftest import (  # noqa: E402
     PLUGINS,
     ROOT,
     PostgresCluster,
+    moto_s3,
     new_bucket,
     new_database,
     start_server,
@@ -54,25 +55,6 @@ def stream(base: str, key: str, task_id: str, delays: list[float]) -> None:
                 return
 
 
-def moto() -> tuple[subprocess.Popen[bytes], str]:
-    from tests.conftest import free_port
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(endpoint, timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    return proc, endpoint
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=5)
@@ -81,10 +63,9 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     cluster = PostgresCluster()
     cluster.start()
-    s3, endpoint = moto()
     servers = []
     worker = None
-    with redis_server() as redis_url:
+    with redis_server() as redis_url, moto_s3() as endpoint:
         env = {
             "BRUSHWORK_DATABASE_URL": new_database(cluster.url),
             "BRUSHWORK_QUEUE_URL": redis_url,
@@ -140,7 +121,6 @@ def main() -> None:
                 worker.wait(30)
             for server in servers:
                 stop_server(server)
-            s3.terminate()
             cluster.remove()
 
 

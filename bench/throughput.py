@@ -27,7 +27,14 @@ from pathlib import Path
 import brushwork
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.conftest import PostgresCluster, free_port, new_database, start_server, stop_server  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    PostgresCluster,
+    free_port,
+    new_database,
+    start_redis,
+    start_server,
+    stop_server,
+)
 
 LOAD = {"BRUSHWORK_RATE_LIMIT_PER_MINUTE": "0", "BRUSHWORK_MAX_QUEUED_PER_KEY": "10000"}
 
@@ -35,12 +42,7 @@ LOAD = {"BRUSHWORK_RATE_LIMIT_PER_MINUTE": "0", "BRUSHWORK_MAX_QUEUED_PER_KEY": 
 @contextmanager
 def redis_server() -> Iterator[str]:
     port = free_port()
-    binary = shutil.which("redis-server") or "redis-server"
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        stdout=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
+    proc = start_redis(port)
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:

@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,23 +142,61 @@ def new_database(base_url: str) -> str:
     return f"{base_url}/{name}"
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    """A throwaway Redis (Debian's redis-server) for the whole run; nothing is saved."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Until something accepts connections on loopback ``port``."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
+                return
         time.sleep(0.05)
+    raise RuntimeError(f"nothing answered on port {port} within {timeout:g} s")
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """Debian's redis-server on loopback, saving nothing."""
+    binary = shutil.which("redis-server") or "redis-server"
+    command = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    wait_for_port(port)
+    return proc
+
+
+@contextmanager
+def moto_s3() -> Iterator[str]:
+    """moto's standalone S3-compatible server on loopback; yields its endpoint."""
+    binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A throwaway Redis (Debian's redis-server) for the whole run; nothing is saved."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    port = free_port()
+    proc = start_redis(port)
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
@@ -172,25 +211,9 @@ def new_redis(base_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
-    """moto's standalone S3-compatible server on loopback; each test gets its own bucket."""
-    binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(endpoint, timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield endpoint
-    proc.terminate()
-    proc.wait(10)
+    """moto's S3-compatible server for the whole run; each test gets its own bucket."""
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 def new_bucket(endpoint: str) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,7 @@ from tests.conftest import (
     backend_env,
     free_port,
     new_database,
+    start_redis,
     start_server,
     stop_server,
 )
@@ -38,22 +40,28 @@ FAST_RECOVERY = {
 }
 
 
-def start_worker(server: Server, *args: str) -> subprocess.Popen[bytes]:
-    data_dir = server.data_dir
+@contextmanager
+def worker(server: Server, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A `brushwork worker` in its own process group (a "machine"), killed whole on exit."""
     env = {
         **os.environ,
         **(server.extra_env or {}),
         "PYTHONPATH": str(ROOT),
         "BRUSHWORK_PLUGINS": '["' + '","'.join(PLUGINS) + '"]',
     }
+    data_dir = server.data_dir
     log = (data_dir / f"worker-{time.monotonic_ns()}.log").open("ab")
     command = [sys.executable, "-m", "brushwork.cli", "worker", "--data-dir", str(data_dir), *args]
-    # its own process group, so a test can kill a whole "machine" (parent and workers) at once
     proc = subprocess.Popen(
         command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     log.close()
-    return proc
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # already gone: it exited or was killed
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -88,8 +96,7 @@ def wait_status(client, task_id: str, timeout: float) -> dict:
 
 @pytest.mark.parametrize("what", ["worker process", "whole machine"])
 def test_kill_9_mid_task_and_another_worker_finishes_it(api_only: Server, what: str) -> None:
-    workers = [start_worker(api_only), start_worker(api_only)]
-    try:
+    with worker(api_only) as first, worker(api_only) as second:
         with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
             task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
             pid = holder_pid(client, task["id"])
@@ -98,22 +105,16 @@ def test_kill_9_mid_task_and_another_worker_finishes_it(api_only: Server, what: 
                 why = "re-queued: its worker process exited unexpectedly (code -9)"
             else:  # nothing is left to notice: the API's reaper sees the heartbeat stop
                 group = os.getpgid(pid)
-                assert group != os.getpgid(0) and group in {p.pid for p in workers}
+                assert group != os.getpgid(0) and group in {first.pid, second.pid}
                 os.killpg(group, signal.SIGKILL)
                 why = "re-queued: its worker stopped answering"
             final = wait_status(client, task["id"], timeout=30)
         assert final["status"] == 9, final["error"]
         assert why in final["logs"]
-    finally:
-        for proc in workers:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 def test_sigterm_lets_a_worker_finish_its_task(api_only: Server) -> None:
-    proc = start_worker(api_only)
-    try:
+    with worker(api_only) as proc:
         with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
             task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
             holder_pid(client, task["id"])
@@ -121,44 +122,23 @@ def test_sigterm_lets_a_worker_finish_its_task(api_only: Server) -> None:
             final = wait_status(client, task["id"], timeout=30)
         assert final["status"] == 9 and "re-queued" not in final["logs"]
         assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_a_worker_serves_only_its_apps(api_only: Server) -> None:
-    studio_only = start_worker(api_only, "--apps", "brushwork/studio")
-    try:
-        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
-            done = client.run(
-                {"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}}
-            )
-            assert done["status"] == 9
-            slow = client.run({"app": "test/slow", "input": {"prompt": "x"}}, wait=False)
-            time.sleep(1.5)
-            assert client.tasks.get(slow["id"])["status"] == 2  # nobody serves test/slow yet
-            other = start_worker(api_only, "--apps", "test/slow")
-            try:
-                assert wait_status(client, slow["id"], timeout=30)["status"] == 9
-            finally:
-                os.killpg(other.pid, signal.SIGKILL)
-                other.wait(10)
-    finally:
-        os.killpg(studio_only.pid, signal.SIGKILL)
-        studio_only.wait(10)
+    with (
+        worker(api_only, "--apps", "brushwork/studio"),
+        brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client,
+    ):
+        done = client.run({"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}})
+        assert done["status"] == 9
+        slow = client.run({"app": "test/slow", "input": {"prompt": "x"}}, wait=False)
+        time.sleep(1.5)
+        assert client.tasks.get(slow["id"])["status"] == 2  # nobody serves test/slow yet
+        with worker(api_only, "--apps", "test/slow"):
+            assert wait_status(client, slow["id"], timeout=30)["status"] == 9
+    command = [sys.executable, "-m", "brushwork.cli", "worker", "--apps", "no/such"]
     bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "brushwork.cli",
-            "worker",
-            "--apps",
-            "no/such",
-            "--data-dir",
-            str(api_only.data_dir),
-        ],
-        capture_output=True,
-        text=True,
+        [*command, "--data-dir", str(api_only.data_dir)], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "unknown app" in bad.stderr
 
@@ -190,44 +170,40 @@ def test_queued_tasks_survive_a_restart_of_every_process(
 
 
 def test_cancel_reaches_a_task_on_a_remote_worker_within_2_s(api_only: Server) -> None:
-    proc = start_worker(api_only)
-    try:
-        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
-            task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
-            holder_pid(client, task["id"])
-            started = time.monotonic()
-            client.tasks.cancel(task["id"])
-            assert client.tasks.get(task["id"])["status"] == 11
-            done = client.run(
-                {"app": "brushwork/studio", "input": {"prompt": "next", "quality": "low"}}
-            )
-            # the one worker stopped the cancelled engine and took the next task
-            assert done["status"] == 9 and time.monotonic() - started < 10
-            assert "completed" not in client.tasks.get(task["id"])["logs"]
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+    with (
+        worker(api_only),
+        brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client,
+    ):
+        task = client.run({"app": "test/slow", "input": {"prompt": "slow"}}, wait=False)
+        holder_pid(client, task["id"])
+        started = time.monotonic()
+        client.tasks.cancel(task["id"])
+        assert client.tasks.get(task["id"])["status"] == 11
+        done = client.run(
+            {"app": "brushwork/studio", "input": {"prompt": "next", "quality": "low"}}
+        )
+        # the one worker stopped the cancelled engine and took the next task
+        assert done["status"] == 9 and time.monotonic() - started < 10
+        assert "completed" not in client.tasks.get(task["id"])["logs"]
 
 
 def test_a_stuck_engine_is_stopped_by_ending_its_worker(api_only: Server) -> None:
-    proc = start_worker(api_only)
-    try:
-        with brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client:
-            task = client.run({"app": "test/stuck", "input": {"prompt": "x"}}, wait=False)
-            holder = holder_pid(client, task["id"])
-            client.tasks.cancel(task["id"])
-            deadline = time.monotonic() + 15
-            while alive(holder):
-                assert time.monotonic() < deadline, "the stuck engine's worker kept running"
-                time.sleep(0.1)
-            done = client.run(
-                {"app": "brushwork/studio", "input": {"prompt": "next", "quality": "low"}}
-            )
-            assert done["status"] == 9  # a fresh worker took over
-            assert client.tasks.get(task["id"])["status"] == 11
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+    with (
+        worker(api_only),
+        brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client,
+    ):
+        task = client.run({"app": "test/stuck", "input": {"prompt": "x"}}, wait=False)
+        holder = holder_pid(client, task["id"])
+        client.tasks.cancel(task["id"])
+        deadline = time.monotonic() + 15
+        while alive(holder):
+            assert time.monotonic() < deadline, "the stuck engine's worker kept running"
+            time.sleep(0.1)
+        done = client.run(
+            {"app": "brushwork/studio", "input": {"prompt": "next", "quality": "low"}}
+        )
+        assert done["status"] == 9  # a fresh worker took over
+        assert client.tasks.get(task["id"])["status"] == 11
 
 
 def outage_and_return(server: Server, check: str, stop, start) -> None:
@@ -252,32 +228,19 @@ def outage_and_return(server: Server, check: str, stop, start) -> None:
 
 
 def test_redis_outage_is_503_and_service_returns(tmp_path: Path) -> None:
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     port = free_port()
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start_redis() -> None:
-        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError("redis did not start")
+    procs = [start_redis(port)]
 
     def stop_redis() -> None:
         procs[-1].terminate()
         procs[-1].wait(10)
 
-    start_redis()
     env = {**FAST_RECOVERY, "BRUSHWORK_QUEUE_URL": f"redis://127.0.0.1:{port}/0"}
     server = start_server(tmp_path, env_extra=env)
     try:
-        outage_and_return(server, "queue", stop_redis, start_redis)
+        outage_and_return(server, "queue", stop_redis, lambda: procs.append(start_redis(port)))
     finally:
         stop_server(server)
         stop_redis()

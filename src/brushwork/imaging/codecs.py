@@ -67,10 +67,6 @@ class Decoded:
     def size(self) -> tuple[int, int]:
         return self.image.size
 
-    @property
-    def has_alpha(self) -> bool:
-        return self.image.mode == "RGBA"
-
 
 def decode(
     data: bytes, *, param: str = "images", label: str | None = None, limit: int = MAX_IMAGE_BYTES

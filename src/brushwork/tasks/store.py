@@ -448,15 +448,6 @@ class Store:
         with self.engine.connect() as conn:
             return [(r.seq, r.payload) for r in conn.execute(query)]
 
-    def unfinished(self, worker: str | None = None) -> list[dict[str, Any]]:
-        query = select(tasks.c.id, tasks.c.status).where(
-            tasks.c.status.notin_([int(s) for s in TERMINAL])
-        )
-        if worker is not None:
-            query = query.where(tasks.c.worker == worker)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
-
     def claim_webhooks(self, now: float, lease: float, limit: int = 20) -> list[dict[str, Any]]:
         """Pending deliveries that are due, each leased for ``lease`` seconds to this caller."""
         due = (
