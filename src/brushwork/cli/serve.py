@@ -13,7 +13,9 @@ import os
 import signal
 import socket
 import threading
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -36,6 +38,53 @@ def first_key(settings: Settings, store: Store) -> str | None:
     return store.create_key("first key")
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One worker process the pool keeps alive: its name, the apps it takes, its environment."""
+
+    name: str
+    apps: list[str]
+    env: dict[str, str]
+
+
+def device_slots() -> list[dict[str, str]]:
+    """One environment per device for the workers of exclusive (large-model) engines.
+
+    Each visible NVIDIA GPU gets its own worker pinned by ``CUDA_VISIBLE_DEVICES``;
+    with none found (or an explicit ``BRUSHWORK_DIFFUSERS_DEVICE``) there is one.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if os.environ.get("BRUSHWORK_DIFFUSERS_DEVICE", "auto") == "auto":
+        if visible not in (None, "", "-1"):
+            return [{"CUDA_VISIBLE_DEVICES": d.strip()} for d in visible.split(",") if d.strip()]
+        gpus = sorted(Path("/proc/driver/nvidia/gpus").glob("*"))
+        if gpus:
+            return [{"CUDA_VISIBLE_DEVICES": str(i)} for i in range(len(gpus))]
+    return [{}]
+
+
+def plan_slots(settings: Settings, apps: list[str] | None, prefix: str = "") -> list[Slot]:
+    """Shared workers (one per core by default) for light engines; for engines that hold a
+    large model, one worker per device, so each GPU holds one warm pipeline."""
+    registry = Registry(settings.plugins)
+    wanted = apps or list(registry.apps)
+    exclusive = [
+        a
+        for a in wanted
+        if registry.unavailable_reason(a) is None and registry.engine(a).capabilities().exclusive
+    ]
+    shared = [a for a in wanted if a not in exclusive]
+    slots = [
+        Slot(f"{prefix}worker-{i + 1}", shared, {})
+        for i in range(settings.worker_count if shared else 0)
+    ]
+    if exclusive:
+        slots += [
+            Slot(f"{prefix}device-{i + 1}", exclusive, env) for i, env in enumerate(device_slots())
+        ]
+    return slots
+
+
 class WorkerPool:
     """Worker processes on this machine. Beside an API server (``serve``) they are woken by
     its doorbell and report back; on their own (``brushwork worker``) they poll the queue."""
@@ -55,19 +104,21 @@ class WorkerPool:
         self.doorbell: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
         self.finished: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
         self.prefix = f"{socket.gethostname()}-{os.getpid()}-" if standalone else ""
+        self.slots: list[Slot] = []
         self.procs: list[BaseProcess] = []
         self._stop = threading.Event()
 
-    def _spawn(self, i: int) -> BaseProcess:
+    def _spawn(self, slot: Slot) -> BaseProcess:
         proc = self.ctx.Process(
             target=worker_process,
             args=(
                 self.settings.model_dump(mode="json"),
                 self.doorbell,
-                f"{self.prefix}worker-{i + 1}",
+                slot.name,
                 os.getpid(),
                 self.finished,
-                self.apps,
+                slot.apps,
+                slot.env,
             ),
             daemon=True,
         )
@@ -75,7 +126,8 @@ class WorkerPool:
         return proc
 
     def start(self) -> None:
-        self.procs = [self._spawn(i) for i in range(self.settings.worker_count)]
+        self.slots = plan_slots(self.settings, self.apps, self.prefix)
+        self.procs = [self._spawn(slot) for slot in self.slots]
         threading.Thread(target=self._supervise, daemon=True, name="worker-supervisor").start()
 
     def _supervise(self) -> None:
@@ -86,12 +138,12 @@ class WorkerPool:
                 log.exception("worker supervision failed; trying again")
 
     def _replace_dead(self) -> None:
-        for i, proc in enumerate(self.procs):
+        for i, (slot, proc) in enumerate(zip(self.slots, self.procs, strict=True)):
             if not proc.is_alive() and not self._stop.is_set():
-                log.warning("worker-%d exited (code %s); restarting", i + 1, proc.exitcode)
+                log.warning("%s exited (code %s); restarting", slot.name, proc.exitcode)
                 why = f"its worker process exited unexpectedly (code {proc.exitcode})"
-                recover(self.store, self.queue, worker=f"{self.prefix}worker-{i + 1}", why=why)
-                self.procs[i] = self._spawn(i)
+                recover(self.store, self.queue, worker=slot.name, why=why)
+                self.procs[i] = self._spawn(slot)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -112,8 +164,10 @@ def run_workers(settings: Settings, apps: list[str] | None, announce: Any = prin
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     pool.start()
-    served = ", ".join(apps) if apps else "every app"
-    announce(f"{settings.worker_count} worker(s) serving {served}; data in {settings.data_dir}")
+    for slot in pool.slots:
+        pinned = f" on GPU {slot.env['CUDA_VISIBLE_DEVICES']}" if slot.env else ""
+        announce(f"{slot.name}{pinned} serving {', '.join(slot.apps)}")
+    announce(f"{len(pool.slots)} worker(s); data in {settings.data_dir}")
     stop.wait()
     announce("stopping: each worker finishes its task first")
     pool.stop(timeout=settings.wait_timeout_seconds)
@@ -130,8 +184,12 @@ def serve(settings: Settings, announce: Any = print, workers: bool = True) -> No
         assert owner is not None
         announce(f"Webhooks to this key's tasks are signed with: {store.webhook_secret(owner)}")
     pool = WorkerPool(settings, store)
-    # this server's own pool workers are named worker-N (standalone ones carry host and pid)
-    requeued, failed = recover(store, pool.queue, worker_like="worker-%", why="the server stopped")
+    # this server's own pool workers are named worker-N / device-N (standalone ones carry host
+    # and pid)
+    requeued, failed = 0, 0
+    for like in ("worker-%", "device-%"):
+        again, lost = recover(store, pool.queue, worker_like=like, why="the server stopped")
+        requeued, failed = requeued + again, failed + lost
     if requeued or failed:
         announce(f"tasks interrupted by the last stop: {requeued} re-queued, {failed} failed")
     registry = Registry(settings.plugins)
@@ -142,7 +200,7 @@ def serve(settings: Settings, announce: Any = print, workers: bool = True) -> No
     if workers:
         pool.start()
     mode = "dev mode, no API key needed" if settings.dev else "API key required"
-    count = f"{settings.worker_count} worker(s)" if workers else "no workers (run brushwork worker)"
+    count = f"{len(pool.slots)} worker(s)" if workers else "no workers (run brushwork worker)"
     announce(
         f"brushwork serving on http://{settings.host}:{settings.port} ({mode}); "
         f"{count}; data in {settings.data_dir}"

@@ -31,6 +31,8 @@ class Capabilities:
     modes: frozenset[Mode] = frozenset({"generate", "edit", "inpaint"})
     native_max_edge: int = DEFAULT_NATIVE_MAX_EDGE
     device: str = "cpu"
+    max_images: int = 16  # reference images an edit takes
+    exclusive: bool = False  # holds a large model: one dedicated worker process per device
 
 
 @dataclass

@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from brushwork.apps import moderation
-from brushwork.contract import TaskStatus, parse_input
+from brushwork.contract import AppInput, TaskStatus, parse_input
 from brushwork.errors import InvalidInput, RateLimited
 from brushwork.server import inputs
 from brushwork.server.services import Services
@@ -62,6 +62,7 @@ def submit(
     svc.registry.require_available(app)
     check_room(svc, app, who)
     inp = parse_input(raw_input)
+    check_capabilities(svc, app, inp)
     moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:
         check_webhook_url(webhook)
@@ -79,6 +80,27 @@ def submit(
     )
     svc.queue.enqueue(task["id"], app)
     return task
+
+
+MODE_PARAM = {"generate": "images", "edit": "images", "inpaint": "mask"}
+
+
+def check_capabilities(svc: Services, app: str, inp: AppInput) -> None:
+    """Refuse a mode the app does not do, or more reference images than it takes."""
+    caps = svc.registry.engine(app).capabilities()
+    if inp.mode not in caps.modes:
+        does = ", ".join(sorted(caps.modes))
+        raise InvalidInput(
+            f"app {app!r} does not do {inp.mode} (it does: {does})",
+            param=MODE_PARAM[inp.mode],
+            code="unsupported_mode",
+        )
+    if len(inp.images) > caps.max_images:
+        raise InvalidInput(
+            f"app {app!r} takes at most {caps.max_images} reference image(s), "
+            f"got {len(inp.images)}",
+            param="images",
+        )
 
 
 async def wait_until_done(svc: Services, task_id: str, request: Request) -> dict[str, Any]:

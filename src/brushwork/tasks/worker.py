@@ -335,8 +335,12 @@ def worker_process(
     parent_pid: int,
     finished: MPQueue[Any] | None = None,
     apps: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> None:
-    """Entry point of a worker process started by ``brushwork serve`` (pid ``parent_pid``)."""
+    """Entry point of a worker process started by ``brushwork serve`` (pid ``parent_pid``).
+
+    ``env`` is set before any engine loads (e.g. ``CUDA_VISIBLE_DEVICES`` pins a GPU)."""
+    os.environ.update(env or {})
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
     worker = Worker(Settings(**settings_data), doorbell, name, finished, apps)
     worker.serve_forever(parent_pid=parent_pid)

@@ -34,6 +34,8 @@ class RunRequest(BaseModel):
 
 def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
     reason = svc.registry.unavailable_reason(spec.id)
+    engine = svc.registry.engine(spec.id) if reason is None or spec.args else None
+    caps = engine.capabilities() if engine is not None else None
     out: dict[str, Any] = {
         "id": spec.id,
         "namespace": spec.namespace,
@@ -43,6 +45,13 @@ def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
         "available": reason is None,
         "unavailable_reason": reason,
     }
+    if caps is not None:
+        out["modes"] = sorted(caps.modes)
+        out["max_images"] = caps.max_images
+        out["device"] = caps.device
+    details = getattr(engine, "details", None)
+    if callable(details):
+        out.update(details())
     if schemas:
         out["input_schema"] = AppInput.model_json_schema()
         out["output_schema"] = AppOutput.model_json_schema()

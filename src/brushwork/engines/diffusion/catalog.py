@@ -1,0 +1,267 @@
+"""Which open-weight models the diffusers engine serves, and how the contract maps onto each.
+
+Pure data: nothing here imports torch or diffusers, so listing apps stays cheap.
+Weights are looked up on disk only (``BRUSHWORK_MODELS_DIR/<name>`` or the
+Hugging Face cache); ``brushwork models pull NAME`` is the one thing that downloads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brushwork.contract import Mode, ResolvedQuality
+
+
+@dataclass(frozen=True)
+class Tier:
+    """What one quality tier means for a model: denoising steps and guidance."""
+
+    steps: int
+    guidance: float | None = None  # guidance_scale (distilled guidance for FLUX, CFG for SDXL)
+    true_cfg: float | None = None  # true_cfg_scale with a negative prompt (Qwen-Image)
+    strength: float | None = None  # how much of an edited/inpainted image is redrawn
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str  # the directory under BRUSHWORK_MODELS_DIR
+    repo: str  # its Hugging Face repository, for the cache and `brushwork models pull`
+    family: str  # flux | qwen | sdxl: how tiny test pipelines and previews are built
+    pipeline: str  # the diffusers class the weights are saved as
+    license: str
+    native_max_edge: int  # the largest edge rendered directly; larger requests are upscaled
+    tiers: dict[ResolvedQuality, Tier]
+    multiple: int = 16  # sizes are rounded to this
+    max_sequence_length: int | None = None
+    resizes_output: bool = False  # the pipeline picks its own size (Kontext): resize after
+
+
+@dataclass(frozen=True)
+class App:
+    id: str
+    model: str
+    pipelines: dict[Mode, str]  # mode → diffusers class, all sharing the model's weights
+    description: str
+    max_images: int = 1  # reference images an edit takes
+    batches: bool = True  # num_images_per_prompt works; else n sequential calls
+    negative_prompt: str = " "
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+FLUX_SCHNELL_LICENSE = "Apache-2.0"
+FLUX_DEV_LICENSE = "FLUX.1 [dev] Non-Commercial License (weights)"
+SDXL_LICENSE = "CreativeML Open RAIL++-M"
+QWEN_LICENSE = "Apache-2.0"
+
+MODELS: dict[str, Model] = {
+    m.name: m
+    for m in (
+        Model(
+            "qwen-image",
+            "Qwen/Qwen-Image",
+            "qwen",
+            "QwenImagePipeline",
+            QWEN_LICENSE,
+            native_max_edge=1664,
+            tiers={
+                "low": Tier(20, true_cfg=4.0, strength=0.9),
+                "medium": Tier(30, true_cfg=4.0, strength=0.9),
+                "high": Tier(50, true_cfg=4.0, strength=0.9),
+            },
+            max_sequence_length=512,
+        ),
+        Model(
+            "qwen-image-edit",
+            "Qwen/Qwen-Image-Edit",
+            "qwen",
+            "QwenImageEditPipeline",
+            QWEN_LICENSE,
+            native_max_edge=1664,
+            tiers={
+                "low": Tier(20, true_cfg=4.0),
+                "medium": Tier(30, true_cfg=4.0),
+                "high": Tier(50, true_cfg=4.0),
+            },
+        ),
+        Model(
+            "qwen-image-edit-plus",
+            "Qwen/Qwen-Image-Edit-2509",
+            "qwen",
+            "QwenImageEditPlusPipeline",
+            QWEN_LICENSE,
+            native_max_edge=1664,
+            tiers={
+                "low": Tier(20, true_cfg=4.0),
+                "medium": Tier(30, true_cfg=4.0),
+                "high": Tier(40, true_cfg=4.0),
+            },
+        ),
+        Model(
+            "flux-schnell",
+            "black-forest-labs/FLUX.1-schnell",
+            "flux",
+            "FluxPipeline",
+            FLUX_SCHNELL_LICENSE,
+            native_max_edge=1440,
+            tiers={"low": Tier(2, 0.0), "medium": Tier(4, 0.0), "high": Tier(4, 0.0)},
+            max_sequence_length=256,
+        ),
+        Model(
+            "flux-fill",
+            "black-forest-labs/FLUX.1-Fill-dev",
+            "flux",
+            "FluxFillPipeline",
+            FLUX_DEV_LICENSE,
+            native_max_edge=1440,
+            tiers={
+                "low": Tier(20, 30.0, strength=1.0),
+                "medium": Tier(28, 30.0, strength=1.0),
+                "high": Tier(50, 30.0, strength=1.0),
+            },
+            max_sequence_length=512,
+        ),
+        Model(
+            "flux-kontext",
+            "black-forest-labs/FLUX.1-Kontext-dev",
+            "flux",
+            "FluxKontextPipeline",
+            FLUX_DEV_LICENSE,
+            native_max_edge=1440,
+            tiers={"low": Tier(16, 2.5), "medium": Tier(28, 2.5), "high": Tier(40, 2.5)},
+            max_sequence_length=512,
+            resizes_output=True,
+        ),
+        Model(
+            "sdxl",
+            "stabilityai/stable-diffusion-xl-base-1.0",
+            "sdxl",
+            "StableDiffusionXLPipeline",
+            SDXL_LICENSE,
+            native_max_edge=1024,
+            multiple=8,
+            tiers={
+                "low": Tier(15, 6.0, strength=0.6),
+                "medium": Tier(30, 6.0, strength=0.6),
+                "high": Tier(50, 6.0, strength=0.6),
+            },
+        ),
+        Model(
+            "sdxl-inpaint",
+            "diffusers/stable-diffusion-xl-1.0-inpainting-0.1",
+            "sdxl",
+            "StableDiffusionXLInpaintPipeline",
+            SDXL_LICENSE,
+            native_max_edge=1024,
+            multiple=8,
+            tiers={
+                "low": Tier(15, 8.0, strength=0.99),
+                "medium": Tier(25, 8.0, strength=0.99),
+                "high": Tier(40, 8.0, strength=0.99),
+            },
+        ),
+    )
+}
+
+APPS: dict[str, App] = {
+    a.id: a
+    for a in (
+        App(
+            "diffusers/qwen-image",
+            "qwen-image",
+            {"generate": "QwenImagePipeline", "inpaint": "QwenImageInpaintPipeline"},
+            "Qwen-Image (20B, Apache-2.0): text-to-image with the strongest open text "
+            "rendering; inpainting with the same weights.",
+        ),
+        App(
+            "diffusers/qwen-image-edit",
+            "qwen-image-edit",
+            {"edit": "QwenImageEditPipeline"},
+            "Qwen-Image-Edit: instruction editing of one reference image.",
+        ),
+        App(
+            "diffusers/qwen-image-edit-plus",
+            "qwen-image-edit-plus",
+            {"edit": "QwenImageEditPlusPipeline"},
+            "Qwen-Image-Edit-2509 (Edit-Plus): editing and composing up to three references.",
+            max_images=3,
+        ),
+        App(
+            "diffusers/flux-schnell",
+            "flux-schnell",
+            {"generate": "FluxPipeline"},
+            "FLUX.1 [schnell] (Apache-2.0): fast text-to-image in 4 steps.",
+        ),
+        App(
+            "diffusers/flux-fill",
+            "flux-fill",
+            {"inpaint": "FluxFillPipeline"},
+            "FLUX.1 Fill [dev] (non-commercial weights): mask inpainting and outpainting.",
+        ),
+        App(
+            "diffusers/flux-kontext",
+            "flux-kontext",
+            {"edit": "FluxKontextPipeline"},
+            "FLUX.1 Kontext [dev] (non-commercial weights): instruction editing of one image.",
+        ),
+        App(
+            "diffusers/sdxl",
+            "sdxl",
+            {"generate": "StableDiffusionXLPipeline", "edit": "StableDiffusionXLImg2ImgPipeline"},
+            "SDXL base 1.0: text-to-image and image-to-image for small GPUs (8 GB).",
+            negative_prompt="",
+        ),
+        App(
+            "diffusers/sdxl-inpaint",
+            "sdxl-inpaint",
+            {"inpaint": "StableDiffusionXLInpaintPipeline"},
+            "SDXL inpainting 0.1: mask inpainting for small GPUs (8 GB).",
+            negative_prompt="",
+        ),
+    )
+}
+
+
+def models_dir() -> Path:
+    """``BRUSHWORK_MODELS_DIR``, else ``~/.cache/brushwork/models``."""
+    configured = os.environ.get("BRUSHWORK_MODELS_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "brushwork" / "models"
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, found the way huggingface_hub finds it."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    return Path(home) / "hub"
+
+
+def _cached_snapshot(repo: str) -> Path | None:
+    root = hf_cache_dir() / f"models--{repo.replace('/', '--')}"
+    ref = root / "refs" / "main"
+    if ref.is_file():
+        snapshot = root / "snapshots" / ref.read_text().strip()
+        if (snapshot / "model_index.json").is_file():
+            return snapshot
+    snapshots = sorted(
+        (p for p in (root / "snapshots").glob("*") if (p / "model_index.json").is_file()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return snapshots[-1] if snapshots else None
+
+
+def find_weights(model: Model) -> Path | None:
+    """Where ``model``'s weights are on this machine: the models directory, then the HF cache."""
+    local = models_dir() / model.name
+    if (local / "model_index.json").is_file():
+        return local
+    return _cached_snapshot(model.repo)
+
+
+def missing_weights_reason(model: Model) -> str:
+    return (
+        f"no weights for {model.name} ({model.repo}): expected {models_dir() / model.name}"
+        f"/model_index.json or the Hugging Face cache in {hf_cache_dir()}; "
+        f"run `brushwork models pull {model.name}` to download them"
+    )

@@ -1,0 +1,199 @@
+"""Loading pipelines from disk, offline, once per worker process, and making them fast.
+
+One pipeline is warm per process (a worker serves one device): asking for another
+model's weights frees the current one first. Modes that share weights (Qwen-Image's
+text-to-image and inpainting, SDXL's text-to-image and image-to-image) share the
+loaded modules through ``from_pipe``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from brushwork.engines.diffusion.catalog import Model, find_weights, missing_weights_reason
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How pipelines run here (``BRUSHWORK_DIFFUSERS_*``)."""
+
+    device: str = "auto"  # auto | cuda | cuda:N | cpu | mps
+    dtype: str = "auto"  # auto (bf16 on a GPU, fp32 on the CPU) | bfloat16 | float16 | float32
+    compile: bool | None = None  # torch.compile the repeated block; None = on a CUDA GPU
+    cache_threshold: float = 0.0  # first-block cache (transformers only); 0 = off
+    channels_last: bool | None = None  # for conv nets (SDXL UNet, VAEs); None = on a CUDA GPU
+    max_batch: int = 4  # images per pipeline call; more run as further calls
+    steps: int = 0  # denoising steps for every tier (tests, benchmarks); 0 = the tier table
+    max_edge: int = 0  # render no larger than this and upscale (small GPUs); 0 = the model's
+
+    @classmethod
+    def from_env(cls) -> Options:
+        env = os.environ
+
+        def flag(name: str) -> bool | None:
+            value = env.get(name, "auto").strip().lower()
+            return None if value == "auto" else value in {"1", "true", "yes", "on"}
+
+        return cls(
+            device=env.get("BRUSHWORK_DIFFUSERS_DEVICE", "auto"),
+            dtype=env.get("BRUSHWORK_DIFFUSERS_DTYPE", "auto"),
+            compile=flag("BRUSHWORK_DIFFUSERS_COMPILE"),
+            cache_threshold=float(env.get("BRUSHWORK_DIFFUSERS_CACHE", "0") or 0),
+            channels_last=flag("BRUSHWORK_DIFFUSERS_CHANNELS_LAST"),
+            max_batch=max(1, int(env.get("BRUSHWORK_DIFFUSERS_MAX_BATCH", "4"))),
+            steps=max(0, int(env.get("BRUSHWORK_DIFFUSERS_STEPS", "0"))),
+            max_edge=max(0, int(env.get("BRUSHWORK_DIFFUSERS_MAX_EDGE", "0"))),
+        )
+
+
+def gpu_present() -> bool:
+    """An NVIDIA GPU is visible, known without importing torch (the API process never does)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in {"", "-1"}:
+        return False
+    return Path("/dev/nvidia0").exists() or any(Path("/proc/driver/nvidia/gpus").glob("*"))
+
+
+def resolve_device(options: Options) -> str:
+    if options.device != "auto":
+        return options.device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def resolve_dtype(options: Options, device: str) -> Any:
+    import torch
+
+    if options.dtype != "auto":
+        return getattr(torch, options.dtype)
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def qwen_processor_parts(path: Path) -> dict[str, Any]:
+    """The edit pipelines' processor, loaded without torchvision (see synthetic.qwen_processor)."""
+    try:
+        import torchvision  # noqa: F401
+
+        return {}
+    except ImportError:
+        from transformers import Qwen2Tokenizer, Qwen2VLImageProcessor
+
+        from brushwork.engines.diffusion.synthetic import qwen_processor
+
+        tokenizer = Qwen2Tokenizer.from_pretrained(path / "tokenizer", local_files_only=True)
+        images = Qwen2VLImageProcessor.from_pretrained(path / "processor", local_files_only=True)
+        return {"processor": qwen_processor(tokenizer, images)}
+
+
+def denoiser(pipe: Any) -> Any:
+    return getattr(pipe, "transformer", None) or pipe.unet
+
+
+def speed_up(pipe: Any, options: Options, device: str) -> list[str]:
+    """Apply the speed settings; returns what was applied (for the log and the benchmark)."""
+    import torch
+
+    on_cuda = device.startswith("cuda")
+    applied = []
+    net = denoiser(pipe)
+    if options.channels_last if options.channels_last is not None else on_cuda:
+        for module in (getattr(pipe, "unet", None), pipe.vae):
+            if module is not None:
+                module.to(memory_format=torch.channels_last)
+        applied.append("channels-last")
+    if options.cache_threshold > 0 and hasattr(net, "enable_cache"):
+        from diffusers.hooks import FirstBlockCacheConfig
+
+        net.enable_cache(FirstBlockCacheConfig(threshold=options.cache_threshold))
+        applied.append(f"first-block cache {options.cache_threshold}")
+    if options.compile if options.compile is not None else on_cuda:
+        if getattr(net, "_repeated_blocks", None):
+            net.compile_repeated_blocks(fullgraph=True)
+            applied.append("compiled repeated blocks")
+        else:
+            net.compile(fullgraph=True)
+            applied.append("compiled denoiser")
+    return applied
+
+
+class Warm:
+    """This process's one loaded model, and the pipelines of each mode over its modules."""
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+        self.pipelines: dict[str, Any] = {}
+        self.device = "cpu"
+        self.applied: list[str] = []
+
+    def pipeline(self, model: Model, cls_name: str, options: Options) -> Any:
+        if self.model != model.name:
+            self._load(model, options)
+        if cls_name not in self.pipelines:
+            import diffusers
+
+            base = self.pipelines[model.pipeline]
+            self.pipelines[cls_name] = getattr(diffusers, cls_name).from_pipe(base)
+            self.pipelines[cls_name].set_progress_bar_config(disable=True)
+        return self.pipelines[cls_name]
+
+    def drop(self) -> None:
+        self.pipelines.clear()
+        self.model = None
+        gc.collect()
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
+
+    def _load(self, model: Model, options: Options) -> None:
+        path = find_weights(model)
+        if path is None:
+            raise FileNotFoundError(missing_weights_reason(model))
+        self.drop()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub from a worker
+        import transformers
+
+        import diffusers
+
+        diffusers.utils.logging.set_verbosity_error()
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+
+        started = time.perf_counter()
+        self.device = resolve_device(options)
+        extra = qwen_processor_parts(path) if "QwenImageEdit" in model.pipeline else {}
+        pipe = getattr(diffusers, model.pipeline).from_pretrained(
+            path,
+            dtype=resolve_dtype(options, self.device),
+            local_files_only=True,
+            **extra,
+        )
+        pipe.to(self.device)
+        pipe.set_progress_bar_config(disable=True)
+        self.applied = speed_up(pipe, options, self.device)
+        self.pipelines = {model.pipeline: pipe}
+        self.model = model.name
+        log.info(
+            "loaded %s from %s on %s in %.1f s (%s)",
+            model.name,
+            path,
+            self.device,
+            time.perf_counter() - started,
+            ", ".join(self.applied) or "no speed-ups",
+        )
+
+
+WARM = Warm()
