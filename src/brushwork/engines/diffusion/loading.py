@@ -109,10 +109,11 @@ def speed_up(pipe: Any, options: Options, device: str) -> list[str]:
     applied = []
     net = denoiser(pipe)
     if options.channels_last if options.channels_last is not None else on_cuda:
-        for module in (getattr(pipe, "unet", None), pipe.vae):
-            if module is not None:
+        convnets = [m for m in (getattr(pipe, "unet", None), pipe.vae) if m is not None]
+        for module in convnets:
+            if all(p.dim() != 5 for p in module.parameters()):  # 2D convolutions only
                 module.to(memory_format=torch.channels_last)
-        applied.append("channels-last")
+                applied.append(f"channels-last {type(module).__name__}")
     if options.cache_threshold > 0 and hasattr(net, "enable_cache"):
         from diffusers.hooks import FirstBlockCacheConfig
 

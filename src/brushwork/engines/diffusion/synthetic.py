@@ -100,6 +100,12 @@ def qwen_processor(tokenizer: Any, image_processor: Any = None) -> Any:
     return Qwen2VLProcessor(image_processor=image_processor, tokenizer=tokenizer)
 
 
+def on_cpu(cls: Any, **config: Any) -> Any:
+    """A scheduler: its tables stay on the CPU whatever the default device of the build."""
+    with torch.device("cpu"):
+        return cls(**config)
+
+
 def _clip_text(scale: Scale, projection: bool, big: bool = False) -> Any:
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
@@ -211,8 +217,10 @@ def flux_components(scale: Scale, variant: str = "flux") -> dict[str, Any]:
     return {
         "transformer": transformer,
         "vae": vae,
-        "scheduler": FlowMatchEulerDiscreteScheduler(
-            shift=3.0 if variant != "schnell" else 1.0, use_dynamic_shifting=variant != "schnell"
+        "scheduler": on_cpu(
+            FlowMatchEulerDiscreteScheduler,
+            shift=3.0 if variant != "schnell" else 1.0,
+            use_dynamic_shifting=variant != "schnell",
         ),
         "text_encoder": _clip_text(scale, projection=False),
         "tokenizer": clip_tokenizer(),
@@ -294,7 +302,8 @@ def qwen_components(scale: Scale, edit: bool = False) -> dict[str, Any]:
     parts: dict[str, Any] = {
         "transformer": transformer,
         "vae": vae,
-        "scheduler": FlowMatchEulerDiscreteScheduler(
+        "scheduler": on_cpu(
+            FlowMatchEulerDiscreteScheduler,
             base_image_seq_len=256,
             base_shift=0.5,
             max_image_seq_len=8192,
@@ -381,7 +390,8 @@ def sdxl_components(scale: Scale, inpaint: bool = False) -> dict[str, Any]:
     return {
         "unet": unet,
         "vae": vae,
-        "scheduler": EulerDiscreteScheduler(
+        "scheduler": on_cpu(
+            EulerDiscreteScheduler,
             beta_start=0.00085,
             beta_end=0.012,
             beta_schedule="scaled_linear",
