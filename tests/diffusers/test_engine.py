@@ -123,10 +123,14 @@ def test_cancel_stops_between_steps_and_the_pipeline_stays_usable(tiny_models: P
     assert len(engine.run(request("generate"), Events(), lambda: False)) == 1
 
 
-def test_previews_come_from_intermediate_latents(tiny_models: Path) -> None:
-    engine = DiffusersEngine("diffusers/flux-schnell")
+@pytest.mark.parametrize(
+    ("app_id", "mode"),
+    [("diffusers/flux-schnell", "generate"), ("diffusers/sdxl", "edit")],  # edit: fewer steps
+)
+def test_previews_come_from_intermediate_latents(tiny_models: Path, app_id: str, mode: str) -> None:
+    engine = DiffusersEngine(app_id)
     events = Events()
-    engine.run(request("generate", previews=2), events, lambda: False)
+    engine.run(request(mode, previews=2), events, lambda: False)
     shots = [p for _, _, p in events.calls if p is not None]
     assert shots and all(p.size == (W, H) and p.mode == "RGB" for p in shots)
 

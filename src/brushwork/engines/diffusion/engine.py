@@ -115,11 +115,10 @@ class DiffusersEngine:
             list(range(start, min(start + self.options.max_batch, request.n)))
             for start in range(0, request.n, self.options.max_batch)
         ]
-        preview_at = self._preview_steps(request.previews, kwargs["num_inference_steps"])
         images: list[Image.Image] = []
         for b, batch in enumerate(batches):
             position = (b, len(batches))
-            images += self._call(pipe, kwargs, request, gen, batch, position, preview_at, progress)
+            images += self._call(pipe, kwargs, request, gen, batch, position, progress)
         progress(1.0, f"{self.model.name}: {len(images)} image(s) at {gen[0]}x{gen[1]}")
         return [im if im.size == request.size else _resize(im, request.size) for im in images]
 
@@ -170,7 +169,6 @@ class DiffusersEngine:
         gen: tuple[int, int],
         batch: list[int],
         position: tuple[int, int],
-        preview_at: set[int],
         progress: Progress,
     ) -> list[Image.Image]:
         import torch
@@ -185,6 +183,7 @@ class DiffusersEngine:
             total = max(1, int(getattr(p, "num_timesteps", 0) or kwargs["num_inference_steps"]))
             fraction = (done + (step + 1) / total) / count * 0.97
             image = None
+            preview_at = self._preview_steps(request.previews, total)  # the real step count
             if done == 0 and step in preview_at and "latents" in tensors:
                 if self._previews is None or self._previews[0] is not p.vae:
                     self._previews = (p.vae, previews.LatentPreview(p))

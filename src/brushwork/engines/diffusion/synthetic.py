@@ -97,7 +97,13 @@ def qwen_processor(tokenizer: Any, image_processor: Any = None) -> Any:
         processor.image_token_id = tokenizer.convert_tokens_to_ids(processor.image_token)
         processor.video_token_id = tokenizer.convert_tokens_to_ids(processor.video_token)
         return processor
-    return Qwen2VLProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    from transformers import Qwen2VLVideoProcessor
+
+    return Qwen2VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(),
+    )
 
 
 def on_cpu(cls: Any, **config: Any) -> Any:
