@@ -12,7 +12,8 @@ times, in one process on one card:
   plain          diffusers as its docs show it: pipe(prompt, 1024x1024), bf16
   engine         brushwork's engine (same pipeline, its callbacks, resizing, n=1)
   engine+cache   the same with the first-block cache (transformers only)
-  engine+compile torch.compile of the repeated block (channels-last for conv nets)
+  engine+chlast  channels-last memory format for the conv nets (UNet, 2D VAEs)
+  engine+compile torch.compile of the repeated block, on top of channels-last
   compile, n=4   four images per call (``num_images_per_prompt``), per image
 
 Each row is the median of ``--repeat`` runs after a warm-up run (the warm-up of the
@@ -185,6 +186,12 @@ def bench_model(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]
         net.disable_cache()
     if out_of_time() or device != "cuda":
         return
+    applied = speed_up(pipe, Options(device=device, compile=False, channels_last=True), device)
+    if applied:
+        peak_reset()
+        record("engine+chlast", *timed(lambda: run_engine(1), args.repeat), 1)
+        if out_of_time():
+            return
     applied = speed_up(pipe, Options(device=device, compile=True), device)
     print(f"  applied: {', '.join(applied)}")
     peak_reset()

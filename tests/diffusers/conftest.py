@@ -3,8 +3,6 @@ models directory and loaded back through brushwork's real loading code, offline,
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +18,20 @@ ENV = {
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from brushwork.engines.diffusion.synthetic import build, save
 
     root = tmp_path_factory.mktemp("models")
     for name in MODELS:
         save(build(name), root / name)
-    saved = {k: os.environ.get(k) for k in [*ENV, "BRUSHWORK_MODELS_DIR"]}
-    os.environ.update(ENV, BRUSHWORK_MODELS_DIR=str(root))
-    yield root
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    return root
+
+
+@pytest.fixture
+def tiny_models(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The models directory, and the settings that make the diffusers apps use it (this test
+    only: other tests keep seeing the apps unavailable)."""
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BRUSHWORK_MODELS_DIR", str(tiny_model_dir))
+    return tiny_model_dir

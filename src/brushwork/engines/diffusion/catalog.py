@@ -8,7 +8,7 @@ Hugging Face cache); ``brushwork models pull NAME`` is the one thing that downlo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from brushwork.contract import Mode, ResolvedQuality
@@ -35,7 +35,6 @@ class Model:
     tiers: dict[ResolvedQuality, Tier]
     multiple: int = 16  # sizes are rounded to this
     max_sequence_length: int | None = None
-    resizes_output: bool = False  # the pipeline picks its own size (Kontext): resize after
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,15 @@ class App:
     pipelines: dict[Mode, str]  # mode → diffusers class, all sharing the model's weights
     description: str
     max_images: int = 1  # reference images an edit takes
-    batches: bool = True  # num_images_per_prompt works; else n sequential calls
-    negative_prompt: str = " "
-    extra: dict[str, object] = field(default_factory=dict)
+    negative_prompt: str = " "  # with true CFG (Qwen-Image); SDXL runs without one
 
 
+def tiers(low: int, medium: int, high: int, **common: float) -> dict[ResolvedQuality, Tier]:
+    """Steps per tier; guidance and strength the same for all three."""
+    return {q: Tier(steps, **common) for q, steps in zip(TIERS, (low, medium, high), strict=True)}
+
+
+TIERS: tuple[ResolvedQuality, ...] = ("low", "medium", "high")
 FLUX_SCHNELL_LICENSE = "Apache-2.0"
 FLUX_DEV_LICENSE = "FLUX.1 [dev] Non-Commercial License (weights)"
 SDXL_LICENSE = "CreativeML Open RAIL++-M"
@@ -65,11 +68,7 @@ MODELS: dict[str, Model] = {
             "QwenImagePipeline",
             QWEN_LICENSE,
             native_max_edge=1664,
-            tiers={
-                "low": Tier(20, true_cfg=4.0, strength=0.9),
-                "medium": Tier(30, true_cfg=4.0, strength=0.9),
-                "high": Tier(50, true_cfg=4.0, strength=0.9),
-            },
+            tiers=tiers(20, 30, 50, true_cfg=4.0, strength=0.9),
             max_sequence_length=512,
         ),
         Model(
@@ -79,11 +78,7 @@ MODELS: dict[str, Model] = {
             "QwenImageEditPipeline",
             QWEN_LICENSE,
             native_max_edge=1664,
-            tiers={
-                "low": Tier(20, true_cfg=4.0),
-                "medium": Tier(30, true_cfg=4.0),
-                "high": Tier(50, true_cfg=4.0),
-            },
+            tiers=tiers(20, 30, 50, true_cfg=4.0),
         ),
         Model(
             "qwen-image-edit-plus",
@@ -92,11 +87,7 @@ MODELS: dict[str, Model] = {
             "QwenImageEditPlusPipeline",
             QWEN_LICENSE,
             native_max_edge=1664,
-            tiers={
-                "low": Tier(20, true_cfg=4.0),
-                "medium": Tier(30, true_cfg=4.0),
-                "high": Tier(40, true_cfg=4.0),
-            },
+            tiers=tiers(20, 30, 40, true_cfg=4.0),
         ),
         Model(
             "flux-schnell",
@@ -105,7 +96,7 @@ MODELS: dict[str, Model] = {
             "FluxPipeline",
             FLUX_SCHNELL_LICENSE,
             native_max_edge=1440,
-            tiers={"low": Tier(2, 0.0), "medium": Tier(4, 0.0), "high": Tier(4, 0.0)},
+            tiers=tiers(2, 4, 4, guidance=0.0),
             max_sequence_length=256,
         ),
         Model(
@@ -115,11 +106,7 @@ MODELS: dict[str, Model] = {
             "FluxFillPipeline",
             FLUX_DEV_LICENSE,
             native_max_edge=1440,
-            tiers={
-                "low": Tier(20, 30.0, strength=1.0),
-                "medium": Tier(28, 30.0, strength=1.0),
-                "high": Tier(50, 30.0, strength=1.0),
-            },
+            tiers=tiers(20, 28, 50, guidance=30.0, strength=1.0),
             max_sequence_length=512,
         ),
         Model(
@@ -129,9 +116,8 @@ MODELS: dict[str, Model] = {
             "FluxKontextPipeline",
             FLUX_DEV_LICENSE,
             native_max_edge=1440,
-            tiers={"low": Tier(16, 2.5), "medium": Tier(28, 2.5), "high": Tier(40, 2.5)},
+            tiers=tiers(16, 28, 40, guidance=2.5),
             max_sequence_length=512,
-            resizes_output=True,
         ),
         Model(
             "sdxl",
@@ -141,11 +127,7 @@ MODELS: dict[str, Model] = {
             SDXL_LICENSE,
             native_max_edge=1024,
             multiple=8,
-            tiers={
-                "low": Tier(15, 6.0, strength=0.6),
-                "medium": Tier(30, 6.0, strength=0.6),
-                "high": Tier(50, 6.0, strength=0.6),
-            },
+            tiers=tiers(15, 30, 50, guidance=6.0, strength=0.6),
         ),
         Model(
             "sdxl-inpaint",
@@ -155,11 +137,7 @@ MODELS: dict[str, Model] = {
             SDXL_LICENSE,
             native_max_edge=1024,
             multiple=8,
-            tiers={
-                "low": Tier(15, 8.0, strength=0.99),
-                "medium": Tier(25, 8.0, strength=0.99),
-                "high": Tier(40, 8.0, strength=0.99),
-            },
+            tiers=tiers(15, 25, 40, guidance=8.0, strength=0.99),
         ),
     )
 }

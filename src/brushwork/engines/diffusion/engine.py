@@ -50,7 +50,6 @@ class DiffusersEngine:
         self.app = APPS[app_id]
         self.model = MODELS[self.app.model]
         self.options = Options.from_env()
-        self._previews: Any = None
 
     def unavailable_reason(self) -> str | None:
         missing = [m for m in ("torch", "diffusers", "transformers") if not _installed(m)]
@@ -185,10 +184,10 @@ class DiffusersEngine:
             image = None
             preview_at = self._preview_steps(request.previews, total)  # the real step count
             if done == 0 and step in preview_at and "latents" in tensors:
-                if self._previews is None or self._previews[0] is not p.vae:
-                    self._previews = (p.vae, previews.LatentPreview(p))
+                if WARM.preview is None:  # fitted once per loaded model
+                    WARM.preview = previews.LatentPreview(p)
                 latents = previews.spatial(p, tensors["latents"], gen[1], gen[0])
-                image = self._previews[1].image(latents, request.size)
+                image = WARM.preview.image(latents, request.size)
             progress(fraction, f"step {step + 1}/{total}", image)
             return tensors
 

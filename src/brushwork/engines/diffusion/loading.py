@@ -137,6 +137,7 @@ class Warm:
         self.pipelines: dict[str, Any] = {}
         self.device = "cpu"
         self.applied: list[str] = []
+        self.preview: Any = None  # previews.LatentPreview for this model's VAE
 
     def pipeline(self, model: Model, cls_name: str, options: Options) -> Any:
         if self.model != model.name:
@@ -152,6 +153,7 @@ class Warm:
     def drop(self) -> None:
         self.pipelines.clear()
         self.model = None
+        self.preview = None
         gc.collect()
         if self.device.startswith("cuda"):
             import torch

@@ -112,6 +112,21 @@ def on_cpu(cls: Any, **config: Any) -> Any:
         return cls(**config)
 
 
+def full_vae(**config: Any) -> Any:
+    """The SD-family 8x image autoencoder (SDXL's with 4 latent channels, FLUX.1's with 16)."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(128, 256, 512, 512),
+        layers_per_block=2,
+        **config,
+    )
+
+
 def _clip_text(scale: Scale, projection: bool, big: bool = False) -> Any:
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
@@ -194,13 +209,7 @@ def flux_components(scale: Scale, variant: str = "flux") -> dict[str, Any]:
             out_channels=64,
             guidance_embeds=variant != "schnell",
         )
-        vae = AutoencoderKL(
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(128, 256, 512, 512),
-            layers_per_block=2,
+        vae = full_vae(
             latent_channels=16,
             use_quant_conv=False,
             use_post_quant_conv=False,
@@ -261,9 +270,9 @@ def qwen_components(scale: Scale, edit: bool = False) -> dict[str, Any]:
         vae = AutoencoderKLQwenImage(
             base_dim=z * 6,
             z_dim=z,
-            dim_mult=[1, 2, 4],
+            dim_mult=[1, 2, 4, 4],  # 8x, as the real one: edit pipelines encode at 1024x1024
             num_res_blocks=1,
-            temperal_downsample=[False, True],
+            temperal_downsample=[False, True, True],
             latents_mean=[0.0] * z,
             latents_std=[1.0] * z,
         )
@@ -374,17 +383,7 @@ def sdxl_components(scale: Scale, inpaint: bool = False) -> dict[str, Any]:
             addition_time_embed_dim=256,
             projection_class_embeddings_input_dim=2816,
         )
-        vae = AutoencoderKL(
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(128, 256, 512, 512),
-            layers_per_block=2,
-            latent_channels=4,
-            scaling_factor=0.13025,
-            force_upcast=False,
-        )
+        vae = full_vae(latent_channels=4, scaling_factor=0.13025, force_upcast=False)
     text_encoder = _clip_text(scale, projection=False)
     text_encoder_2 = _clip_text(scale, projection=True, big=True)
     if scale == "tiny":  # both encoders feed one 64-wide cross-attention
