@@ -13,7 +13,7 @@ times, in one process on one card:
   engine         brushwork's engine (same pipeline, its callbacks, resizing, n=1)
   engine+cache   the same with the first-block cache (transformers only)
   engine+chlast  channels-last memory format for the conv nets (UNet, 2D VAEs)
-  engine+compile torch.compile of the repeated block, on top of channels-last
+  engine+compile torch.compile of the repeated block (the engine's default on CUDA)
   compile, n=4   four images per call (``num_images_per_prompt``), per image
 
 Each row is the median of ``--repeat`` runs after a warm-up run (the warm-up of the
@@ -190,6 +190,9 @@ def bench_model(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]
     if applied:
         peak_reset()
         record("engine+chlast", *timed(lambda: run_engine(1), args.repeat), 1)
+        for module in (pipe.components.get("unet"), pipe.vae):  # back, as the engine runs
+            if module is not None:
+                module.to(memory_format=torch.contiguous_format)
         if out_of_time():
             return
     applied = speed_up(pipe, Options(device=device, compile=True), device)

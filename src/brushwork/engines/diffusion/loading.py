@@ -29,7 +29,7 @@ class Options:
     dtype: str = "auto"  # auto (bf16 on a GPU, fp32 on the CPU) | bfloat16 | float16 | float32
     compile: bool | None = None  # torch.compile the repeated block; None = on a CUDA GPU
     cache_threshold: float = 0.0  # first-block cache (transformers only); 0 = off
-    channels_last: bool | None = None  # for conv nets (SDXL UNet, VAEs); None = on a CUDA GPU
+    channels_last: bool = False  # for 2D conv nets (SDXL UNet, VAEs): slower in eager here
     max_batch: int = 4  # images per pipeline call; more run as further calls
     steps: int = 0  # denoising steps for every tier (tests, benchmarks); 0 = the tier table
     max_edge: int = 0  # render no larger than this and upscale (small GPUs); 0 = the model's
@@ -47,7 +47,7 @@ class Options:
             dtype=env.get("BRUSHWORK_DIFFUSERS_DTYPE", "auto"),
             compile=flag("BRUSHWORK_DIFFUSERS_COMPILE"),
             cache_threshold=float(env.get("BRUSHWORK_DIFFUSERS_CACHE", "0") or 0),
-            channels_last=flag("BRUSHWORK_DIFFUSERS_CHANNELS_LAST"),
+            channels_last=bool(flag("BRUSHWORK_DIFFUSERS_CHANNELS_LAST")),
             max_batch=max(1, int(env.get("BRUSHWORK_DIFFUSERS_MAX_BATCH", "4"))),
             steps=max(0, int(env.get("BRUSHWORK_DIFFUSERS_STEPS", "0"))),
             max_edge=max(0, int(env.get("BRUSHWORK_DIFFUSERS_MAX_EDGE", "0"))),
@@ -108,7 +108,7 @@ def speed_up(pipe: Any, options: Options, device: str) -> list[str]:
     on_cuda = device.startswith("cuda")
     applied = []
     net = denoiser(pipe)
-    if options.channels_last if options.channels_last is not None else on_cuda:
+    if options.channels_last:
         convnets = [m for m in (getattr(pipe, "unet", None), pipe.vae) if m is not None]
         for module in convnets:
             if all(p.dim() != 5 for p in module.parameters()):  # 2D convolutions only
