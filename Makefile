@@ -10,14 +10,18 @@ APT_RUN := fonts-noto-core fonts-noto-cjk libraqm0 libfribidi0
 APT_TEST := $(APT_RUN) chromium postgresql redis-server
 APT_PACKAGES ?= $(APT_RUN)
 
-.PHONY: run test lint typecheck system-deps bench clean
+.PHONY: run test lint typecheck system-deps assets bench clean
 
-run: system-deps $(STAMP)
+run: system-deps $(STAMP) assets
 	$(BIN)/brushwork demo
 
 test: APT_PACKAGES = $(APT_TEST)
-test: system-deps $(STAMP) lint typecheck
+test: system-deps $(STAMP) assets lint typecheck
 	$(BIN)/pytest
+
+# the studio's emoji and icons: npm tarballs into ~/.cache/brushwork (or BRUSHWORK_ASSETS)
+assets: $(STAMP)
+	$(BIN)/brushwork assets install
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -48,6 +48,8 @@ app.add_typer(task_cmd, name="task")
 app.add_typer(keys_cmd, name="keys")
 app.add_typer(db_cmd, name="db")
 app.add_typer(models_cmd, name="models")
+assets_cmd = typer.Typer(help="The studio engine's emoji and icon assets.", no_args_is_help=True)
+app.add_typer(assets_cmd, name="assets")
 
 console = Console(stderr=True)
 out = Console()
@@ -180,6 +182,36 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 
 # ---------------------------------------------------------------- client side
+
+
+@assets_cmd.command("install")
+def assets_install() -> None:
+    """Fetch the studio's assets from the npm registry into BRUSHWORK_ASSETS (idempotent)."""
+    from brushwork.engines.studio import assets
+
+    try:
+        assets.install(announce=out.print)
+    except Exception as exc:  # network, integrity: say what failed, keep what was there
+        console.print(f"[red]assets not installed: {exc}[/red]")
+        raise typer.Exit(1) from None
+
+
+@assets_cmd.command("list")
+def assets_list() -> None:
+    """Where the assets are, how many, and each source's licence and attribution."""
+    from brushwork.engines.studio import assets
+
+    reason = assets.missing_reason()
+    if reason is not None:
+        console.print(f"[yellow]{reason}[/yellow]")
+        raise typer.Exit(1)
+    library = assets.library()
+    kinds: dict[str, int] = {}
+    for entry in library.entries:
+        kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
+    out.print(f"{library.root}: " + ", ".join(f"{n} {k}s" for k, n in sorted(kinds.items())))
+    for key, info in library.licenses.items():
+        out.print(f"  {key:<10} {info['license']:<12} {info['attribution']}")
 
 
 @models_cmd.command("list")

@@ -13,9 +13,10 @@ import io
 import warnings
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
 from brushwork.errors import BrushworkError, PayloadTooLarge, UnprocessableImage
 from brushwork.imaging.limits import (
@@ -138,18 +139,40 @@ def normalise(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def encode(image: Image.Image, fmt: str, compression: int | None = None) -> bytes:
-    """Encode an RGB/RGBA image; ``compression`` is the jpeg/webp quality, ignored for png."""
+EXIF_COPYRIGHT = 0x8298
+
+
+def encode(
+    image: Image.Image, fmt: str, compression: int | None = None, credit: str | None = None
+) -> bytes:
+    """Encode an RGB/RGBA image; ``compression`` is the jpeg/webp quality, ignored for png.
+
+    ``credit`` (the attributions that the art's licences require) goes into a PNG text
+    chunk ("Copyright") or the EXIF Copyright tag of a JPEG or WebP."""
     buf = io.BytesIO()
+    extra: dict[str, Any] = {}
+    if credit:
+        exif = Image.Exif()
+        exif[EXIF_COPYRIGHT] = credit
+        extra["exif"] = exif
     if fmt == "png":
-        image.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE)
+        info = PngImagePlugin.PngInfo()
+        if credit:
+            info.add_itxt("Copyright", credit)
+        image.save(
+            buf,
+            "PNG",
+            compress_level=PNG_COMPRESS_LEVEL,
+            compress_type=PNG_COMPRESS_TYPE,
+            pnginfo=info,
+        )
     elif fmt == "jpeg":
         rgb = image.convert("RGB") if image.mode != "RGB" else image
         quality = JPEG_DEFAULT_QUALITY if compression is None else compression
-        rgb.save(buf, "JPEG", quality=quality)
+        rgb.save(buf, "JPEG", quality=quality, **extra)
     elif fmt == "webp":
         quality = WEBP_DEFAULT_QUALITY if compression is None else compression
-        image.save(buf, "WEBP", quality=quality, method=WEBP_METHOD)
+        image.save(buf, "WEBP", quality=quality, method=WEBP_METHOD, **extra)
     else:
         raise ValueError(f"unknown output format {fmt!r}")
     return buf.getvalue()

@@ -232,7 +232,8 @@ class Worker:
         if not self.store.update(task_id, status=TaskStatus.UPLOADING, progress=PROGRESS_END):
             raise TaskCancelled
         started = time.perf_counter()
-        refs = [self._save(task, inp, image, i) for i, image in enumerate(images)]
+        credit = "; ".join(request.meta.get("attributions") or []) or None
+        refs = [self._save(task, inp, image, i, credit=credit) for i, image in enumerate(images)]
         encode_s = time.perf_counter() - started
         meta = output_meta(
             prompt=inp.prompt,
@@ -312,10 +313,16 @@ class Worker:
                 )
 
     def _save(
-        self, task: dict[str, Any], inp: AppInput, image: Image.Image, i: int, stem: str = ""
+        self,
+        task: dict[str, Any],
+        inp: AppInput,
+        image: Image.Image,
+        i: int,
+        stem: str = "",
+        credit: str | None = None,
     ) -> dict[str, Any]:
         fmt = inp.output_format
-        data = codecs.encode(image, fmt, inp.output_compression)
+        data = codecs.encode(image, fmt, inp.output_compression, credit)
         name = f"{task['id'][:12]}-{stem}{i}.{'jpg' if fmt == 'jpeg' else fmt}"
         record = self.files.put(
             data, owner=task["owner"], filename=name, content_type=CONTENT_TYPES[fmt]

@@ -7,12 +7,13 @@ Every image ``i`` of a task draws from its own generator seeded by
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from brushwork.engines.base import Cancelled, Capabilities, Progress, Request, fit_native
-from brushwork.engines.studio import inpaint, reference, render, text
+from brushwork.engines.studio import art, assets, inpaint, layout, reference, render, subjects, text
 from brushwork.engines.studio.prompt import Parsed, parse
 from brushwork.engines.studio.render import Stage
 
@@ -23,7 +24,12 @@ class StudioEngine:
     name = "studio"
 
     def unavailable_reason(self) -> str | None:
-        return text.missing_requirements()
+        return text.missing_requirements() or assets.missing_reason()
+
+    def details(self) -> dict[str, Any]:
+        """What GET /apps/brushwork/studio adds: every asset source, its licence, attribution."""
+        reason = assets.missing_reason()
+        return {"assets": None if reason else assets.library().licenses}
 
     def capabilities(self) -> Capabilities:
         return Capabilities(native_max_edge=NATIVE_MAX_EDGE)
@@ -83,6 +89,23 @@ def compose(
     canvas = render.background(parsed, native, rng, request.quality)
     if stage is not None:
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
+    found = subjects.parse_subjects(request.prompt)
+    title_top = None
+    if found:
+        library = assets.library()
+        for subject in found:
+            subjects.match(subject, library)
+        title_top = 0.05 if parsed.quoted else None
+        text_bottom = render.text_extent(parsed.quoted, native[1], title_top)
+        placed = layout.plan(found, native, rng, parsed.scene, text_bottom)
+        art.draw(canvas, found, placed, library, parsed.scene, request.quality)
+        used = {str(s.asset["license"]) for s in found if s.asset is not None}
+        request.meta["subjects"] = [
+            {"phrase": s.phrase, "count": s.count, "asset": s.asset["id"] if s.asset else None}
+            for s in found
+        ]
+        request.meta["attributions"] = library.attribution(used)
+    if stage is not None:
         stage(0.4, "painted the scene", lambda: render.to_image(canvas).resize(size))
     canvas = render.stylise(canvas, parsed.styles, rng)
     image = render.to_image(render.finish(canvas, rng, request.quality))
@@ -90,5 +113,5 @@ def compose(
         image = image.resize(size, Image.Resampling.LANCZOS)
     if stage is not None:
         stage(0.7, "styled the scene", image.copy)
-    render.set_text(image, parsed.quoted, rng, parsed.text_colour)
+    render.set_text(image, parsed.quoted, rng, parsed.text_colour, title_top)
     return image

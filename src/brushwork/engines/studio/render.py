@@ -361,18 +361,35 @@ def to_image(c: Canvas) -> Image.Image:
     return Image.fromarray(np.clip(c * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
 
 
+TITLE_SHARE, LINE_SHARE = 0.28, 0.1  # of the height: the title's box, each further line's
+
+
+def text_extent(strings: list[str], height: int, top: float | None) -> float | None:
+    """Where the text will end (pixels from the top) when it starts at ``top`` (a fraction)."""
+    if not strings or top is None:
+        return None
+    return height * (top + TITLE_SHARE + (LINE_SHARE + 0.02) * (len(strings) - 1))
+
+
 def set_text(
-    image: Image.Image, strings: list[str], rng: np.random.Generator, colour: RGB | None
+    image: Image.Image,
+    strings: list[str],
+    rng: np.random.Generator,
+    colour: RGB | None,
+    top_fraction: float | None = None,
 ) -> None:
-    """Set every quoted string exactly: the first as a title, the rest as lines below it."""
+    """Set every quoted string exactly: the first as a title, the rest as lines below it.
+
+    ``top_fraction`` pins where the title starts (the layout keeps subjects below it);
+    otherwise the seed picks the top, the upper middle or the lower middle."""
     if not strings:
         return
     w, h = image.size
-    top = h * float(rng.choice([0.08, 0.3, 0.55]))
+    top = h * (top_fraction if top_fraction is not None else float(rng.choice([0.08, 0.3, 0.55])))
     margin = int(w * 0.08)
     box_w = w - 2 * margin
     for i, s in enumerate(strings):
-        box_h = int(h * (0.28 if i == 0 else 0.1))
+        box_h = int(h * (TITLE_SHARE if i == 0 else LINE_SHARE))
         box_h = min(box_h, int(h * 0.95 - top)) if top < h * 0.9 else int(h * 0.08)
         layout = typo.fit_text(s, box_w, max(8, box_h))
         fill, outline = _contrast(

@@ -1,0 +1,331 @@
+"""Subjects: the things a prompt names, with counts, colours, sizes and relations, each
+matched to the asset a person would pick by meaning (names and tags, embedded)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from brushwork.engines.studio.prompt import _QUOTES, COLOURS, RGB, SCENES, STYLES
+
+NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "lone": 1, "two": 2, "pair": 2, "couple": 2,
+    "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "few": 3, "several": 3, "some": 3, "many": 6, "lots": 6, "dozen": 12,
+}  # fmt: skip
+SIZES = {"tiny": 0.55, "small": 0.75, "little": 0.75, "mini": 0.6, "big": 1.3, "large": 1.3,
+         "huge": 1.5, "giant": 1.6, "enormous": 1.6}  # fmt: skip
+
+# Relation phrases, longest first; the subject before relates to the subject after.
+RELATIONS = [
+    ("to the left of", "left_of"),
+    ("left of", "left_of"),
+    ("to the right of", "right_of"),
+    ("right of", "right_of"),
+    ("on top of", "on"),
+    ("in front of", "front"),
+    ("sitting on", "on"),
+    ("standing on", "on"),
+    ("next to", "beside"),
+    ("beside", "beside"),
+    ("above", "above"),
+    ("over", "above"),
+    ("below", "below"),
+    ("under", "below"),
+    ("beneath", "below"),
+    ("behind", "behind"),
+    ("around", "around"),
+    ("wearing", "wearing"),
+    ("holding", "holding"),
+    ("riding", "on"),
+    ("on", "on"),
+]
+CORNER = re.compile(r"\bin (?:the )?(top |bottom |upper |lower )?(left|right)? ?corner\b")
+
+COMPOSITIONS = {
+    "poster": ("poster", "flyer", "banner"),
+    "book": ("book cover", "cover of a book", "novel cover"),
+    "sign": ("storefront sign", "shop sign", "sign", "signboard", "neon sign"),
+    "product": ("product shot", "product photo", "packshot", "on a countertop"),
+    "infographic": ("infographic", "diagram", "steps", "step-by-step", "chart"),
+    "social": ("social post", "instagram post", "social media", "post for"),
+    "label": ("label", "sticker", "badge"),
+}
+
+# Words that describe the picture rather than a thing in it.
+FILLER = set(
+    [
+        "the",
+        "of",
+        "in",
+        "at",
+        "with",
+        "by",
+        "for",
+        "from",
+        "into",
+        "onto",
+        "to",
+        "as",
+        "and",
+        "or",
+        "but",
+        "very",
+        "really",
+        "its",
+        "it",
+        "is",
+        "are",
+        "be",
+        "style",
+        "styled",
+        "painting",
+        "photo",
+        "photograph",
+        "picture",
+        "image",
+        "illustration",
+        "drawing",
+        "render",
+        "rendering",
+        "art",
+        "artwork",
+        "scene",
+        "view",
+        "shot",
+        "closeup",
+        "close-up",
+        "portrait",
+        "background",
+        "backdrop",
+        "foreground",
+        "detailed",
+        "realistic",
+        "beautiful",
+        "cute",
+        "lovely",
+        "nice",
+        "cinematic",
+        "dramatic",
+        "soft",
+        "bright",
+        "dark",
+        "light",
+        "lighting",
+        "morning",
+        "evening",
+        "afternoon",
+        "day",
+        "daytime",
+        "golden",
+        "hour",
+        "sunlight",
+        "sunny",
+        "title",
+        "text",
+        "words",
+        "letters",
+        "lettering",
+        "caption",
+        "reading",
+        "says",
+        "saying",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "made",
+        "featuring",
+        "showing",
+        "shows",
+        "depicting",
+        "design",
+        "minimal",
+        "minimalist",
+        "flat",
+        "vector",
+        "simple",
+        "clean",
+        "modern",
+        "vintage",
+        "retro",
+        "pixel",
+        "neon",
+        "watercolor",
+        "watercolour",
+        "oil",
+        "pencil",
+        "sketch",
+        "mono",
+        "monochrome",
+        "noir",
+        "cover",
+        "poster",
+        "sign",
+        "storefront",
+        "product",
+        "infographic",
+        "social",
+        "post",
+        "label",
+        "flyer",
+        "banner",
+        "steps",
+        "step",
+        "labelled",
+        "labeled",
+        "three-step",
+    ]
+)
+PLACES = {w for words in SCENES.values() for w in words} | {
+    "countertop", "table", "wall", "floor", "ground", "horizon", "room", "kitchen",
+}  # fmt: skip
+IRREGULAR = {
+    "mice": "mouse", "geese": "goose", "people": "person", "children": "child", "men": "man",
+    "women": "woman", "feet": "foot", "teeth": "tooth", "leaves": "leaf", "knives": "knife",
+    "wolves": "wolf", "loaves": "loaf", "fish": "fish", "sheep": "sheep", "deer": "deer",
+    "glasses": "glasses", "cactus": "cactus", "octopus": "octopus", "bus": "bus",
+}  # fmt: skip
+
+
+@dataclass
+class Subject:
+    phrase: str  # the noun phrase, singular ("top hat")
+    count: int = 1
+    colour: RGB | None = None
+    colour_name: str | None = None
+    scale: float = 1.0
+    relation: str | None = None  # how this subject relates to ``target``
+    target: int | None = None  # index of the subject it relates to
+    corner: str | None = None  # "top left" … when asked to sit in a corner
+    asset: dict[str, Any] | None = field(default=None, repr=False)
+    score: float = 0.0
+
+
+def singular(word: str) -> str:
+    if word in IRREGULAR:
+        return IRREGULAR[word]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _relation_split(text: str) -> list[tuple[str | None, str]]:
+    """Split at relation phrases: [(None, first), (rel, second), …]."""
+    names = "|".join(re.escape(p) for p, _ in RELATIONS)
+    parts = re.split(rf"\b({names})\b", text)
+    out: list[tuple[str | None, str]] = [(None, parts[0])]
+    lookup = dict(RELATIONS)
+    for i in range(1, len(parts) - 1, 2):
+        out.append((lookup[parts[i]], parts[i + 1]))
+    return out
+
+
+def _phrase(chunk: str) -> Subject | None:
+    words = [w for w in re.findall(r"[a-z][a-z'-]*|\d+", chunk)]
+    count, colour, colour_name, scale = 1, None, None, 1.0
+    kept: list[str] = []
+    for w in words:
+        if w.isdigit():
+            count = max(1, min(int(w), 12))
+        elif w in NUMBERS:
+            count = NUMBERS[w] if w not in ("a", "an") or count == 1 else count
+        elif w in COLOURS:
+            colour, colour_name = COLOURS[w], w
+        elif w in SIZES:
+            scale = SIZES[w]
+        elif w not in FILLER and w not in PLACES:
+            kept.append(w)
+        elif kept and w in FILLER:
+            break  # "an iceberg at night": the noun phrase ended
+    if not kept:
+        return None
+    head = kept[-2:] if len(kept) >= 2 and len(kept[-2]) > 2 else kept[-1:]
+    phrase = " ".join(head[:-1] + [singular(head[-1])])
+    plural = singular(head[-1]) != head[-1]
+    if plural and count == 1:
+        count = 3  # "balloons" with no number: a few
+    return Subject(phrase, count, colour, colour_name, scale)
+
+
+def composition(prompt: str) -> str | None:
+    text = _QUOTES.sub(" ", prompt).lower()
+    for name, words in COMPOSITIONS.items():
+        if any(re.search(rf"\b{re.escape(w)}\b", text) for w in words):
+            return name
+    return None
+
+
+def parse_subjects(prompt: str) -> list[Subject]:
+    """The subjects in order of mention, with count, colour, size and relations."""
+    text = _QUOTES.sub(" , ", prompt).lower()
+    for words in STYLES.values():
+        for w in words:
+            text = re.sub(rf"\b{re.escape(w)}\b( style)?", " ", text)
+    text = re.sub(r"\bin the style of\b[^,.;]*", " ", text)
+    for words in COMPOSITIONS.values():
+        for w in words:
+            text = re.sub(rf"\b{re.escape(w)}\b", " , ", text)
+    subjects: list[Subject] = []
+    for clause in re.split(r"[,;.:!?]| and | with | while ", text):
+        corner = CORNER.search(clause)
+        clause = CORNER.sub(" ", clause)
+        previous: int | None = None
+        for relation, chunk in _relation_split(clause):
+            subject = _phrase(chunk)
+            if subject is None:
+                continue
+            if relation is not None and previous is not None:
+                # "A on B": A relates to B, which is mentioned after it
+                subjects[previous].relation = relation
+                subjects[previous].target = len(subjects)
+            if corner is not None:
+                where = " ".join(p.strip() for p in corner.groups() if p)
+                subject.corner = where or "bottom right"
+            subjects.append(subject)
+            previous = len(subjects) - 1
+    return subjects[:6]
+
+
+@functools.lru_cache(maxsize=2048)
+def _vector(phrase: str) -> np.ndarray:
+    from brushwork.apps import embedding
+
+    model = embedding.load()
+    assert model is not None
+    vector: np.ndarray = model.encode([phrase])[0]
+    return vector
+
+
+EMOJI_PREFERENCE = 0.06  # colour art reads better than a line icon of nearly the same match
+
+
+def match(subject: Subject, library: Any) -> None:
+    """Pick the asset nearest in meaning; an exact name or tag match wins outright."""
+    scores = library.vectors @ _vector(subject.phrase)
+    words = set(subject.phrase.split())
+    head = subject.phrase.split()[-1]
+
+    def bonus(entry: dict[str, Any]) -> float:
+        """Names beat meaning, and colour emoji beat line icons that name the same thing."""
+        emoji = entry["kind"] == "emoji"
+        if entry["label"] == subject.phrase:
+            return 1.0 if emoji else 0.4
+        if subject.phrase in entry["tags"] or (entry["label"] == head and emoji):
+            return 0.45 if emoji else 0.1
+        named = 0.3 if entry["label"] == head else 0.0
+        return named + 0.1 * min(2, len(words & set(entry["tags"])))
+
+    total_bonus = np.array([bonus(e) for e in library.entries])
+    emoji = np.array([e["kind"] == "emoji" for e in library.entries])
+    total = scores + total_bonus + EMOJI_PREFERENCE * emoji
+    best = int(total.argmax())
+    subject.asset, subject.score = library.entries[best], float(scores[best])

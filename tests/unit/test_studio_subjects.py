@@ -1,0 +1,169 @@
+"""The studio's subjects: what the parser reads, which art it picks, where the layout puts it,
+and what happens without the assets."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from brushwork.engines.base import Request
+from brushwork.engines.studio import StudioEngine, assets, layout, render
+from brushwork.engines.studio.prompt import STYLES
+from brushwork.engines.studio.subjects import composition, match, parse_subjects
+
+PARSES = [
+    ("A cat wearing a tiny top hat, oil painting style",
+     [("cat", 1, None, "wearing", 1), ("top hat", 1, None, None, None)]),
+    ("three red balloons above a house",
+     [("balloon", 3, "red", "above", 1), ("house", 1, None, None, None)]),
+    ("a dog to the left of a bicycle in a park",
+     [("dog", 1, None, "left_of", 1), ("bicycle", 1, None, None, None)]),
+    ("two penguins on an iceberg at night",
+     [("penguin", 2, None, "on", 1), ("iceberg", 1, None, None, None)]),
+    ("5 yellow ducks", [("duck", 5, "yellow", None, None)]),
+    ("puppies", [("puppy", 3, None, None, None)]),
+    ("a pair of blue shoes next to a chair",
+     [("shoe", 2, "blue", "beside", 1), ("chair", 1, None, None, None)]),
+    ('A storefront sign reading "OPEN 24 HOURS"', []),
+    ('a poster that says "Summer Sale" with a sailboat', [("sailboat", 1, None, None, None)]),
+    ("a laptop and a coffee cup", [("laptop", 1, None, None, None),
+                                   ("coffee cup", 1, None, None, None)]),
+    ("a watercolor painting of a fox in the snow", [("fox", 1, None, None, None)]),
+    ("several mice under a table", [("mouse", 3, None, None, None)]),  # a table is a place
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("prompt", "expected"), PARSES, ids=[p for p, _ in PARSES])
+def test_parser_reads_subjects_counts_colours_and_relations(prompt: str, expected: list) -> None:
+    got = [(s.phrase, s.count, s.colour_name, s.relation, s.target) for s in parse_subjects(prompt)]
+    assert got == expected
+
+
+def test_corners_and_compositions() -> None:
+    (rocket,) = parse_subjects("a rocket in the top right corner over a city")
+    assert rocket.corner == "top right"
+    assert composition("a book cover with a dragon") == "book"
+    assert composition('a storefront sign reading "OPEN"') == "sign"
+    assert composition("a product shot of a watch") == "product"
+    assert composition("an infographic with three labelled steps") == "infographic"
+    assert composition("a cat") is None
+
+
+MATCHES = {
+    "cat": "cat",
+    "top hat": "top hat",
+    "balloon": "balloon",
+    "house": "house",
+    "dog": "dog",
+    "bicycle": "bicycle",
+    "penguin": "penguin",
+    "laptop": "laptop",
+    "car": "automobile",
+    "lighthouse": "building lighthouse",  # no emoji: the icon
+    "kitten": "cat",  # not a name: the nearest concept
+}
+
+
+@pytest.mark.parametrize(("phrase", "label"), MATCHES.items())
+def test_subjects_map_to_the_art_a_person_would_pick(phrase: str, label: str) -> None:
+    (subject,) = parse_subjects(f"a {phrase}")
+    match(subject, assets.library())
+    assert subject.asset is not None
+    assert subject.asset["label"].endswith(label) or subject.asset["label"].startswith(label)
+
+
+def test_an_unknown_word_still_gets_art() -> None:
+    (subject,) = parse_subjects("a florbnax")
+    match(subject, assets.library())
+    assert subject.asset is not None
+
+
+LAYOUT_PROMPTS = [p for p, _ in PARSES] + [
+    "a rocket in the top left corner",
+    "four stars around a moon",
+    "a robot holding a flower",
+    "a tree behind a bench",
+    "ten apples and six oranges and five bananas",
+]
+
+
+@pytest.mark.parametrize("size", [(1024, 1024), (1536, 640), (640, 1536)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_layout_keeps_subjects_inside_and_apart_unless_asked(size, seed) -> None:
+    for prompt in LAYOUT_PROMPTS:
+        subjects = parse_subjects(prompt)
+        placed = layout.plan(subjects, size, np.random.default_rng(seed), "meadow", None)
+        for p in placed:
+            x0, y0, x1, y1 = p.box
+            assert 0 <= x0 < x1 <= size[0] + 1e-6 and 0 <= y0 < y1 <= size[1] + 1e-6, prompt
+        for a, b in itertools.combinations(placed, 2):
+            related = {subjects[a.subject].relation, subjects[b.subject].relation}
+            if a.subject == b.subject or related & layout.OVERLAPPING or "around" in related:
+                continue
+            assert not layout.overlaps(a.box, b.box), (prompt, a, b)
+
+
+@pytest.mark.parametrize("size", [(1024, 1024), (1536, 640), (640, 1536)])
+def test_subjects_stay_below_the_title(size) -> None:
+    strings = ["Summer Sale", "50% off"]
+    bottom = render.text_extent(strings, size[1], 0.05)
+    assert bottom is not None and bottom < size[1]
+    subjects = parse_subjects("three sailboats and a lighthouse")
+    for p in layout.plan(subjects, size, np.random.default_rng(0), "ocean", bottom):
+        assert p.box[1] >= bottom
+
+
+def render_one(prompt: str, seed: int = 1, quality: str = "low", n: int = 1) -> list[Image.Image]:
+    request = Request(
+        mode="generate", prompt=prompt, width=512, height=512, n=n, quality=quality, seed=seed
+    )
+    return StudioEngine().run(request, lambda *a, **k: None, lambda: False)
+
+
+def test_subjects_render_deterministically_and_variations_differ() -> None:
+    prompt = "three red balloons above a house in a meadow"
+    first, second = render_one(prompt, n=2)
+    again = render_one(prompt, n=2)
+    assert first.tobytes() == again[0].tobytes() and second.tobytes() == again[1].tobytes()
+    assert np.abs(np.asarray(first, float) - np.asarray(second, float)).mean() > 5
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_every_style_renders_subjects_at_low_tier(style: str) -> None:
+    word = STYLES[style][0]
+    plain, styled = render_one("a fox and a tree")[0], render_one(f"a fox and a tree, {word}")[0]
+    assert styled.size == (512, 512)
+    assert np.abs(np.asarray(plain, float) - np.asarray(styled, float)).mean() > 2
+
+
+def test_missing_assets_make_the_studio_unavailable_with_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRUSHWORK_ASSETS", str(tmp_path / "none"))
+    reason = StudioEngine().unavailable_reason()
+    assert reason is not None and "brushwork assets install" in reason
+    assert str(tmp_path / "none") in reason
+    with pytest.raises(RuntimeError, match="brushwork assets install"):
+        assets.library()
+
+
+def test_a_half_written_install_counts_as_missing(tmp_path: Path) -> None:
+    (tmp_path / "index.json").write_text("[]")  # no manifest: the install did not finish
+    assert assets.missing_reason(tmp_path) is not None
+
+
+def test_attributions_travel_with_the_image() -> None:
+    request = Request(
+        mode="generate", prompt="a penguin", width=256, height=256, n=1, quality="low", seed=1
+    )
+    StudioEngine().run(request, lambda *a, **k: None, lambda: False)
+    assert any("Twemoji" in a and "CC-BY" in a for a in request.meta["attributions"])
+    from brushwork.imaging import codecs
+
+    data = codecs.encode(Image.new("RGB", (8, 8)), "png", None, request.meta["attributions"][0])
+    assert "Twemoji" in Image.open(io.BytesIO(data)).info["Copyright"]
