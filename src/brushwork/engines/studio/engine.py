@@ -13,7 +13,17 @@ import numpy as np
 from PIL import Image
 
 from brushwork.engines.base import Cancelled, Capabilities, Progress, Request, fit_native
-from brushwork.engines.studio import art, assets, inpaint, layout, reference, render, subjects, text
+from brushwork.engines.studio import (
+    art,
+    assets,
+    compositions,
+    inpaint,
+    layout,
+    reference,
+    render,
+    subjects,
+    text,
+)
 from brushwork.engines.studio.prompt import Parsed, parse
 from brushwork.engines.studio.render import Stage
 
@@ -84,27 +94,36 @@ def compose(
     request: Request,
     stage: Stage | None = None,
 ) -> Image.Image:
-    """Text-to-image: scene at the native size, styled, upscaled, finished, then exact text."""
+    """Text-to-image: scene, surface, subjects, light and style at the native size, upscaled,
+    then the composition's text, set exactly."""
     native = fit_native(size, NATIVE_MAX_EDGE)
+    kind = subjects.composition(request.prompt)
+    plan = compositions.frame(kind, parsed)
     canvas = render.background(parsed, native, rng, request.quality)
+    if kind == "infographic" and parsed.scene is None:  # a clean sheet for the steps
+        sheet = [(0.0, (248, 248, 250)), (1.0, (226, 230, 238))]
+        canvas[:] = render.gradient(native[1], native[0], sheet)
+    if parsed.surface is not None or kind == "product":
+        render.surface(canvas, parsed.surface or "marble", rng, top=0.66)
     if stage is not None:
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
-    found = subjects.parse_subjects(request.prompt)
-    title_top = None
-    if found:
-        library = assets.library()
+    found = subjects.parse_subjects(request.prompt) if plan.subjects else []
+    library = assets.library() if found or kind == "infographic" else None
+    if found and library is not None:
         for subject in found:
             subjects.match(subject, library)
-        title_top = 0.05 if parsed.quoted else None
-        text_bottom = render.text_extent(parsed.quoted, native[1], title_top)
-        placed = layout.plan(found, native, rng, parsed.scene, text_bottom)
+        below = (
+            plan.subjects_top * native[1]
+            if plan.subjects_top is not None
+            else render.text_extent(parsed.quoted, native[1], plan.title_top)
+        )
+        placed = layout.plan(found, native, rng, parsed.scene or _ground(parsed, kind), below)
         art.draw(canvas, found, placed, library, parsed.scene, request.quality)
-        used = {str(s.asset["license"]) for s in found if s.asset is not None}
         request.meta["subjects"] = [
             {"phrase": s.phrase, "count": s.count, "asset": s.asset["id"] if s.asset else None}
             for s in found
         ]
-        request.meta["attributions"] = library.attribution(used)
+    render.light(canvas, parsed.light)
     if stage is not None:
         stage(0.4, "painted the scene", lambda: render.to_image(canvas).resize(size))
     canvas = render.stylise(canvas, parsed.styles, rng)
@@ -113,5 +132,49 @@ def compose(
         image = image.resize(size, Image.Resampling.LANCZOS)
     if stage is not None:
         stage(0.7, "styled the scene", image.copy)
-    render.set_text(image, parsed.quoted, rng, parsed.text_colour, title_top)
+    used = {str(s.asset["license"]) for s in found if s.asset is not None}
+    _set_text(image, kind, plan, parsed, rng, request, library, used)
+    if library is not None and used:
+        request.meta["attributions"] = library.attribution(used)
     return image
+
+
+def _ground(parsed: Parsed, kind: str | None) -> str | None:
+    """Subjects stand on a surface (a countertop, a table) when there is one."""
+    return "studio" if parsed.surface is not None or kind == "product" else None
+
+
+def _set_text(
+    image: Image.Image,
+    kind: str | None,
+    plan: compositions.Frame,
+    parsed: Parsed,
+    rng: np.random.Generator,
+    request: Request,
+    library: assets.Library | None,
+    used: set[str],
+) -> None:
+    strings = parsed.quoted
+    accent = compositions.accent_of(parsed, rng)
+    if kind == "infographic":
+        assert library is not None
+        _, labels = compositions.steps_of(request.prompt, strings)
+        icons: list[Image.Image | None] = []
+        for label in labels:
+            subject = subjects.Subject(label.lower())
+            subjects.match(subject, library)
+            assert subject.asset is not None
+            used.add(str(subject.asset["license"]))
+            px = max(16, min(image.size) // 5)
+            icons.append(render.to_rgba(art.sprite(subject, library, px, 1.0)))
+        compositions.infographic(image, request.prompt, strings, icons, accent)
+    elif not strings:
+        return
+    elif kind == "sign":
+        compositions.sign(image, strings, "neon" in parsed.styles, parsed.text_colour)
+    elif kind == "book":
+        compositions.book(image, strings, parsed.text_colour)
+    elif kind == "social":
+        compositions.social(image, strings, parsed.text_colour, accent)
+    else:
+        render.set_text(image, strings, rng, parsed.text_colour, plan.title_top)

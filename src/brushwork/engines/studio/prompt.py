@@ -82,6 +82,20 @@ STYLES: dict[str, tuple[str, ...]] = {
     "watercolour": ("watercolor", "watercolour"),
     "sketch": ("sketch", "pencil", "drawing", "charcoal drawing"),
     "oil": ("oil painting", "painting", "impressionist"),
+    "flat": ("flat illustration", "flat design", "flat", "vector art", "minimalist"),
+    "photo": ("photograph", "photographic", "photorealistic", "photo", "depth of field", "dslr"),
+}
+
+# Surfaces a subject can stand on, and the light of the scene.
+SURFACES: dict[str, tuple[str, ...]] = {
+    "marble": ("marble",),
+    "wood": ("wooden", "wood", "oak", "walnut"),
+}
+LIGHTS: dict[str, tuple[str, ...]] = {
+    "morning": ("morning light", "morning", "sunrise", "dawn"),
+    "golden": ("golden hour", "sunset", "warm light", "evening light"),
+    "night": ("night", "moonlight", "midnight"),
+    "studio": ("studio light", "softbox", "soft light"),
 }
 
 _QUOTES = re.compile(
@@ -98,6 +112,8 @@ class Parsed:
     scene: str | None = None
     styles: list[str] = field(default_factory=list)
     text_colour: RGB | None = None
+    surface: str | None = None
+    light: str | None = None
 
 
 def quoted_strings(prompt: str) -> list[str]:
@@ -124,7 +140,15 @@ def parse(prompt: str) -> Parsed:
         None,
     )
     styles = [name for name, words in STYLES.items() if any(_contains(rest, w) for w in words)]
-    return Parsed(prompt, quoted, colours, scene, styles, _text_colour(rest))
+    surface = _first(SURFACES, rest)
+    light = _first(LIGHTS, rest)
+    return Parsed(prompt, quoted, colours, scene, styles, _text_colour(rest), surface, light)
+
+
+def _first(table: dict[str, tuple[str, ...]], text: str) -> str | None:
+    return next(
+        (name for name, words in table.items() if any(_contains(text, w) for w in words)), None
+    )
 
 
 _TEXT_WORDS = r"(?:text|letters|lettering|letter|font|title|words|type|typography|caption)"

@@ -246,6 +246,58 @@ def _scene_studio(c: Canvas, rng: np.random.Generator) -> None:
     c[floor[:, 0]] *= 0.92
 
 
+def marble(h: int, w: int, rng: np.random.Generator) -> Canvas:
+    """White marble: a warm-grey base and thin turbulent veins."""
+    turbulence = noise(rng, h, w, 3, octaves=5)
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    angle = float(rng.uniform(0.3, 1.2))
+    phase = (xx * np.cos(angle) + yy * np.sin(angle)) / max(h, w) * 9 + turbulence * 7
+    veins = np.abs(np.sin(phase)) ** 0.18
+    base = rgb((236, 233, 228)) * (0.94 + 0.06 * noise(rng, h, w, 8, 3))[:, :, None]
+    out: Canvas = base * (0.72 + 0.28 * veins)[:, :, None]
+    result: Canvas = np.clip(out + rgb((8, 6, 2)) * (1 - veins)[:, :, None], 0, 1)
+    return result.astype(np.float32)
+
+
+def wood(h: int, w: int, rng: np.random.Generator) -> Canvas:
+    """Planks of warm wood: long rings bent by noise, darker seams between boards."""
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    bend = noise(rng, h, w, 2, octaves=4)
+    rings = np.sin((yy / max(1, h) * 40 + bend * 6 + xx / max(1, w) * 1.5) * 3.0) * 0.5 + 0.5
+    grain = noise(rng, h, w, 40, octaves=2)
+    tone = 0.75 + 0.15 * rings + 0.1 * grain
+    out: Canvas = rgb((150, 98, 58)) * tone[:, :, None]
+    seams = (np.abs(((yy / max(1, h)) * 4) % 1.0 - 0.5) > 0.485).astype(np.float32)
+    result: Canvas = np.clip(out * (1 - 0.35 * seams[:, :, None]), 0, 1)
+    return result.astype(np.float32)
+
+
+def surface(c: Canvas, kind: str, rng: np.random.Generator, top: float = 0.7) -> None:
+    """A countertop or table from ``top`` (fraction of the height) down, in perspective light."""
+    h, w = c.shape[:2]
+    y = int(h * top)
+    painter = marble if kind == "marble" else wood
+    c[y:] = painter(h - y, w, rng) * np.linspace(1.0, 0.82, h - y, dtype=np.float32)[:, None, None]
+    c[y : y + max(1, h // 200)] *= 0.75  # the front edge
+
+
+def light(c: Canvas, kind: str | None) -> None:
+    """The scene's light over everything painted so far (subjects included)."""
+    if kind is None:
+        return
+    h, w = c.shape[:2]
+    yy, xx = np.ogrid[:h, :w]
+    if kind == "morning":  # soft warm light from the upper left
+        fall = np.clip(1.15 - (xx / w * 0.55 + yy / h * 0.35), 0.75, 1.15).astype(np.float32)
+        c *= fall[:, :, None] * rgb((255, 244, 226))[None, None] / rgb((255, 255, 255))
+    elif kind == "golden":
+        fall = np.clip(1.1 - (xx / w) * 0.3, 0.8, 1.1).astype(np.float32)
+        c *= fall[:, :, None] * rgb((255, 222, 180))[None, None] / rgb((255, 255, 255))
+    elif kind == "night":
+        c *= rgb((170, 185, 235))[None, None] / rgb((255, 255, 255)) * 0.85
+    np.clip(c, 0, 1, out=c)
+
+
 SCENE_PAINTERS = {
     "sky": _scene_sky,
     "sunset": _scene_sunset,
@@ -340,6 +392,14 @@ def stylise(c: Canvas, styles: list[str], rng: np.random.Generator) -> Canvas:
                 c = np.clip(
                     c * 0.85 + 0.15 + (noise(rng, h, w, 30, 2)[:, :, None] - 0.5) * 0.06, 0, 1
                 )
+        elif style == "flat":  # few flat colours, no texture
+            img = cv2.bilateralFilter((c * 255).astype(np.uint8), 9, 60, 9)
+            c = np.round(img.astype(np.float32) / 255 * 5) / 5
+        elif style == "photo":  # depth: the far half softly out of focus, a little grain
+            blurred = cv2.GaussianBlur(c, (0, 0), max(1.0, 0.006 * max(h, w)))
+            depth = np.clip((np.arange(h, dtype=np.float32) / h - 0.35) * 3, 0, 1)[:, None, None]
+            c = blurred * (1 - depth) + c * depth
+            c = np.clip(c + rng.normal(0, 0.01, (h, w, 1)).astype(np.float32), 0, 1)
         elif style == "sketch":
             gray, _ = cv2.pencilSketch((c * 255).astype(np.uint8), sigma_s=40, sigma_r=0.08)
             c = np.repeat(gray[:, :, None].astype(np.float32) / 255, 3, axis=2)
@@ -355,6 +415,11 @@ def finish(c: Canvas, rng: np.random.Generator, quality: ResolvedQuality) -> Can
     if quality == "high":
         c = c + rng.normal(0, 0.012, (h, w, 1)).astype(np.float32)
     return np.clip(c, 0, 1).astype(np.float32)
+
+
+def to_rgba(art: npt.NDArray[Any]) -> Image.Image:
+    """Float RGBA (0..1) art as a PIL image."""
+    return Image.fromarray(np.clip(art * 255 + 0.5, 0, 255).astype(np.uint8), "RGBA")
 
 
 def to_image(c: Canvas) -> Image.Image:

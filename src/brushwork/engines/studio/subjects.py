@@ -56,130 +56,29 @@ COMPOSITIONS = {
     "label": ("label", "sticker", "badge"),
 }
 
-# Words that describe the picture rather than a thing in it.
-FILLER = set(
-    [
-        "the",
-        "of",
-        "in",
-        "at",
-        "with",
-        "by",
-        "for",
-        "from",
-        "into",
-        "onto",
-        "to",
-        "as",
-        "and",
-        "or",
-        "but",
-        "very",
-        "really",
-        "its",
-        "it",
-        "is",
-        "are",
-        "be",
-        "style",
-        "styled",
-        "painting",
-        "photo",
-        "photograph",
-        "picture",
-        "image",
-        "illustration",
-        "drawing",
-        "render",
-        "rendering",
-        "art",
-        "artwork",
-        "scene",
-        "view",
-        "shot",
-        "closeup",
-        "close-up",
-        "portrait",
-        "background",
-        "backdrop",
-        "foreground",
-        "detailed",
-        "realistic",
-        "beautiful",
-        "cute",
-        "lovely",
-        "nice",
-        "cinematic",
-        "dramatic",
-        "soft",
-        "bright",
-        "dark",
-        "light",
-        "lighting",
-        "morning",
-        "evening",
-        "afternoon",
-        "day",
-        "daytime",
-        "golden",
-        "hour",
-        "sunlight",
-        "sunny",
-        "title",
-        "text",
-        "words",
-        "letters",
-        "lettering",
-        "caption",
-        "reading",
-        "says",
-        "saying",
-        "that",
-        "which",
-        "who",
-        "whose",
-        "made",
-        "featuring",
-        "showing",
-        "shows",
-        "depicting",
-        "design",
-        "minimal",
-        "minimalist",
-        "flat",
-        "vector",
-        "simple",
-        "clean",
-        "modern",
-        "vintage",
-        "retro",
-        "pixel",
-        "neon",
-        "watercolor",
-        "watercolour",
-        "oil",
-        "pencil",
-        "sketch",
-        "mono",
-        "monochrome",
-        "noir",
-        "cover",
-        "poster",
-        "sign",
-        "storefront",
-        "product",
-        "infographic",
-        "social",
-        "post",
-        "label",
-        "flyer",
-        "banner",
-        "steps",
-        "step",
-        "labelled",
-        "labeled",
-        "three-step",
-    ]
+
+def _wordset(text: str) -> set[str]:
+    return set(text.split())
+
+
+# Words that describe the picture rather than a thing in it (and languages, scenery adjectives).
+FILLER = _wordset(
+    """
+    the of in at with by for from into onto to as and or but very really its it is are be
+    style styled painting photo photograph picture image illustration drawing render
+    rendering art artwork scene view shot closeup close-up portrait background backdrop
+    foreground detailed realistic beautiful cute lovely nice cinematic dramatic soft bright
+    dark light lighting morning evening afternoon day daytime golden hour sunlight sunny
+    title text words letters lettering caption reading says saying that which who whose
+    made featuring showing shows depicting design minimal minimalist flat vector simple
+    clean modern vintage retro pixel neon watercolor watercolour oil pencil sketch mono
+    monochrome noir cover poster sign storefront product infographic social post label
+    flyer banner steps step labelled labeled three-step
+    english hindi chinese mandarin arabic bengali bangla spanish french german japanese
+    korean language script written rocky sandy snowy grassy foggy misty cloudy stormy rainy
+    starry windy calm quiet busy old new young ancient tall wide narrow empty crowded
+    lonely distant
+    """
 )
 PLACES = {w for words in SCENES.values() for w in words} | {
     "countertop", "table", "wall", "floor", "ground", "horizon", "room", "kitchen",
