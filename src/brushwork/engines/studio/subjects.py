@@ -71,7 +71,7 @@ FILLER = _wordset(
     dark light lighting morning evening afternoon day daytime golden hour sunlight sunny
     title text words letters lettering caption reading says saying that which who whose
     made featuring showing shows depicting design minimal minimalist flat vector simple
-    clean modern vintage retro pixel neon watercolor watercolour oil pencil sketch mono
+    clean modern vintage retro pixel neon watercolor watercolour oil sketch mono
     monochrome noir cover poster sign storefront product infographic social post label
     flyer banner steps step labelled labeled three-step
     english hindi chinese mandarin arabic bengali bangla spanish french german japanese
@@ -128,26 +128,62 @@ def _relation_split(text: str) -> list[tuple[str | None, str]]:
     return out
 
 
+# "a cup of coffee", "a slice of pizza": the thing is what comes after "of".
+CONTAINERS = _wordset(
+    """
+    slice slices piece pieces bowl bowls plate plates cup cups glass glasses bottle bottles
+    bunch bunches loaf loaves pile stack box bag basket jar can mug pot bucket handful
+    group herd flock school pack swarm family bouquet
+    """
+)
+WEATHER = {"rainy": "rain", "snowy": "snow", "stormy": "storm", "sunny": "sun",
+           "foggy": "fog", "windy": "wind", "cloudy": "cloud"}  # fmt: skip
+THING_STYLES = {"pencil", "charcoal"}  # style words that are also things to draw
+
+
+# Nouns whose first word would otherwise read as a colour, a place or a size.
+COMPOUNDS = (
+    "ice cream", "hot dog", "hot air balloon", "orange juice", "golden retriever",
+    "snow globe", "sea turtle", "city bus", "water bottle", "rose bud", "cream cheese",
+    "gold medal", "silver medal", "big ben", "night owl", "space shuttle", "sand castle",
+)  # fmt: skip
+
+
 def _phrase(chunk: str) -> Subject | None:
-    words = [w for w in re.findall(r"[a-z][a-z'-]*|\d+", chunk)]
+    for compound in COMPOUNDS:
+        chunk = re.sub(rf"\b{compound}\b", compound.replace(" ", "_"), chunk)
+    words = [w.replace("_", " ") for w in re.findall(r"[a-z][a-z'_-]*|\d+", chunk)]
+    if "of" in words:
+        at = words.index("of")
+        if at > 0 and words[at - 1] in CONTAINERS:
+            pair = 2 if words[at - 1] == "pair" else None
+            words = words[: at - 1] + words[at + 1 :]
+            if pair:
+                words = ["two", *words]
     count, colour, colour_name, scale = 1, None, None, 1.0
     kept: list[str] = []
-    for w in words:
+    weather: str | None = None
+    for i, w in enumerate(words):
+        last = i == len(words) - 1 or words[i + 1] in FILLER
         if w.isdigit():
             count = max(1, min(int(w), 12))
         elif w in NUMBERS:
             count = NUMBERS[w] if w not in ("a", "an") or count == 1 else count
-        elif w in COLOURS:
+        elif w in COLOURS and not (last and not kept):  # "a peach" is a fruit
             colour, colour_name = COLOURS[w], w
         elif w in SIZES:
             scale = SIZES[w]
-        elif w not in FILLER and w not in PLACES:
-            kept.append(w)
+        elif kept and w.endswith("ing") and last:
+            break  # "a cat sleeping": what it does is not a second thing
+        elif w not in FILLER and (w not in PLACES or not last and words[i + 1] not in PLACES):
+            kept.append(w)  # a place word names a thing when a noun follows ("ice cream")
         elif kept and w in FILLER:
             break  # "an iceberg at night": the noun phrase ended
+        elif w in WEATHER:
+            weather = WEATHER[w]
     if not kept:
-        return None
-    head = kept[-2:] if len(kept) >= 2 and len(kept[-2]) > 2 else kept[-1:]
+        return Subject(weather) if weather else None
+    head = [w for w in kept[-3:] if len(w) > 2] or kept[-1:]
     phrase = " ".join(head[:-1] + [singular(head[-1])])
     plural = singular(head[-1]) != head[-1]
     if plural and count == 1:
@@ -168,7 +204,8 @@ def parse_subjects(prompt: str) -> list[Subject]:
     text = _QUOTES.sub(" , ", prompt).lower()
     for words in STYLES.values():
         for w in words:
-            text = re.sub(rf"\b{re.escape(w)}\b( style)?", " ", text)
+            after = r"(?= (?:sketch|drawing|style|art))" if w in THING_STYLES else ""
+            text = re.sub(rf"\b{re.escape(w)}\b{after}( style)?", " ", text)
     text = re.sub(r"\bin the style of\b[^,.;]*", " ", text)
     for words in COMPOSITIONS.values():
         for w in words:
@@ -216,11 +253,15 @@ def match(subject: Subject, library: Any) -> None:
     def bonus(entry: dict[str, Any]) -> float:
         """Names beat meaning, and colour emoji beat line icons that name the same thing."""
         emoji = entry["kind"] == "emoji"
+        label_words = set(entry["label"].lower().split())
         if entry["label"] == subject.phrase:
             return 1.0 if emoji else 0.4
         if subject.phrase in entry["tags"] or (entry["label"] == head and emoji):
-            return 0.45 if emoji else 0.1
-        named = 0.3 if entry["label"] == head else 0.0
+            named = 0.45 if emoji else 0.1
+            return named + (0.05 if head in label_words else 0.0)
+        if emoji and label_words <= words:  # "tennis racket" → the emoji named "tennis"
+            return 0.35
+        named = (0.3 if emoji else 0.15) if entry["label"] == head else 0.0
         return named + 0.1 * min(2, len(words & set(entry["tags"])))
 
     total_bonus = np.array([bonus(e) for e in library.entries])
