@@ -111,6 +111,8 @@ def test_prompt_colour_changes_the_picture() -> None:
         "watercolor",
         "pencil sketch",
         "oil painting",
+        "flat illustration",
+        "photograph",
     ],
 )
 def test_every_style_renders_at_low_tier(style: str) -> None:
@@ -184,3 +186,62 @@ def test_missing_raqm_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(text.features, "check", lambda name: False)
     reason = text.missing_requirements()
     assert reason is not None and "libfribidi0" in reason
+
+
+MIXED = ["Hello नमस्ते 你好 مرحبا", "চা ☕ Tea শপ", "Sale 50% — 春节快乐!", "مرحبا Hello 🎉"]
+
+
+@pytest.mark.parametrize("line", MIXED)
+def test_mixed_scripts_take_each_run_in_a_font_that_covers_it(line: str) -> None:
+    layout = text.fit_text(line, 2000, 200)
+    for piece, script in text.runs(line):
+        if script == text.EMOJI:
+            continue
+        face = layout.fonts[script]
+        notdef = face.getmask("\U0010fffd").getbbox()
+        for ch in piece.replace(" ", ""):
+            if text.char_script(ch) is not None:
+                assert face.getmask(ch).getbbox() not in (None, notdef), (line, ch)
+
+
+@pytest.mark.parametrize("size", [(512, 512), (1536, 640), (640, 1536)])
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        'a poster that says "An extraordinarily long headline that must wrap onto lines"',
+        'a storefront sign reading "OPEN 24 HOURS 7 DAYS A WEEK"',
+        'a book cover for "नमस्ते दुनिया" by "মারা কুইন"',
+        'a social post that says "春节快乐 Happy New Year 🎉"',
+    ],
+)
+def test_text_is_never_clipped(prompt: str, size: tuple[int, int]) -> None:
+    """The exact text lands inside the picture: nothing of it is cut at an edge."""
+    from brushwork.engines.studio.compositions import frame
+    from brushwork.engines.studio.prompt import parse
+    from brushwork.engines.studio.subjects import composition
+
+    parsed = parse(prompt)
+    boxes: list[tuple[int, int, int, int]] = []
+    original = text.draw_layout
+
+    def spy(*args, **kwargs):
+        box = original(*args, **kwargs)
+        boxes.append(box)
+        return box
+
+    import brushwork.engines.studio.compositions as comp_module
+    import brushwork.engines.studio.render as render_module
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(text, "draw_layout", spy)
+        m.setattr(comp_module.typo, "draw_layout", spy)
+        m.setattr(render_module.typo, "draw_layout", spy)
+        (image,) = render(prompt, width=size[0], height=size[1])
+    assert frame(composition(prompt), parsed) is not None
+    assert boxes, "no text was drawn"
+    for x0, y0, x1, y1 in boxes:
+        assert x0 >= 0 and y0 >= 0 and x1 <= size[0] and y1 <= size[1], (
+            prompt,
+            size,
+            (x0, y0, x1, y1),
+        )

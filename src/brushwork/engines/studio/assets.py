@@ -263,6 +263,10 @@ class Library:
     vectors: np.ndarray  # (len(entries), 384) float32, unit length
     licenses: dict[str, dict[str, str]]
 
+    @functools.cached_property
+    def by_id(self) -> dict[str, dict[str, Any]]:
+        return {str(e["id"]): e for e in self.entries}
+
     def attribution(self, keys: set[str]) -> list[str]:
         return [self.licenses[k]["attribution"] for k in sorted(keys) if k in self.licenses]
 

@@ -395,11 +395,13 @@ def stylise(c: Canvas, styles: list[str], rng: np.random.Generator) -> Canvas:
         elif style == "flat":  # few flat colours, no texture
             img = cv2.bilateralFilter((c * 255).astype(np.uint8), 9, 60, 9)
             c = np.round(img.astype(np.float32) / 255 * 5) / 5
-        elif style == "photo":  # depth: the far half softly out of focus, a little grain
-            blurred = cv2.GaussianBlur(c, (0, 0), max(1.0, 0.006 * max(h, w)))
+        elif style == "photo":  # depth of field, a contrast curve, a warm grade, grain
+            blurred = cv2.GaussianBlur(c, (0, 0), max(1.0, 0.012 * max(h, w)))
             depth = np.clip((np.arange(h, dtype=np.float32) / h - 0.35) * 3, 0, 1)[:, None, None]
             c = blurred * (1 - depth) + c * depth
-            c = np.clip(c + rng.normal(0, 0.01, (h, w, 1)).astype(np.float32), 0, 1)
+            c = c * c * (3 - 2 * c)  # S-curve
+            c = c * np.array([1.04, 1.0, 0.94], np.float32)
+            c = np.clip(c + rng.normal(0, 0.012, (h, w, 1)).astype(np.float32), 0, 1)
         elif style == "sketch":
             gray, _ = cv2.pencilSketch((c * 255).astype(np.uint8), sigma_s=40, sigma_r=0.08)
             c = np.repeat(gray[:, :, None].astype(np.float32) / 255, 3, axis=2)

@@ -101,31 +101,107 @@ _SCRIPT_NAMES = {
 
 
 @functools.cache
+@functools.lru_cache(maxsize=256)
 def load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM)
 
 
+RTL = {"arabic", "hebrew"}
+EMOJI = "emoji"
+
+
+def char_script(ch: str) -> str | None:
+    """The script of one character; None for neutral ones (spaces, digits, punctuation)."""
+    if _is_emoji(ch):
+        return EMOJI
+    if not ch.isalpha():
+        return None
+    name = unicodedata.name(ch, "")
+    if any(k in name for k in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")):
+        return "cjk"
+    return next((s for s in _SCRIPT_NAMES if name.startswith(_SCRIPT_NAMES[s])), "latin")
+
+
+def _is_emoji(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x1F300 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or code in (0x200D, 0xFE0F)
+    ) and unicodedata.category(ch) in ("So", "Sk", "Cf", "Mn")
+
+
+def runs(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into (piece, script) runs; neutral characters join the run they sit in."""
+    out: list[list[str]] = []
+    for ch in text:
+        script = char_script(ch)
+        if script is None and out and out[-1][1] == EMOJI and ch not in "\u200d\ufe0f":
+            script = "latin"  # a space after an emoji is text, not another emoji cell
+        if out and (script is None or script == out[-1][1] or ch in "\u200d\ufe0f"):
+            out[-1][0] += ch
+        elif out and out[-1][1] == "":  # leading neutral characters take the first script
+            out[-1][0] += ch
+            out[-1][1] = script or ""
+        else:
+            out.append([ch, script or ""])
+    return [(piece, script or "latin") for piece, script in out]
+
+
 @dataclass(frozen=True)
 class Layout:
-    font: ImageFont.FreeTypeFont
+    """Lines of text at one size; each line is drawn as runs, each run in its script's font."""
+
+    fonts: dict[str, ImageFont.FreeTypeFont]
     lines: list[str]
     line_height: int
+    size: int
+
+    @property
+    def font(self) -> ImageFont.FreeTypeFont:
+        return self.fonts["latin"]
 
     @property
     def height(self) -> int:
         return self.line_height * len(self.lines)
 
+    def width(self, line: str) -> float:
+        return sum(
+            self.size if script == EMOJI else self.fonts[script].getlength(piece)
+            for piece, script in runs(line)
+            for piece in ([piece] if script != EMOJI else _graphemes(piece))
+        )
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str] | None:
+
+def _graphemes(piece: str) -> list[str]:
+    """Emoji clusters: a base character with its joiners and variation selectors."""
+    out: list[str] = []
+    for ch in piece:
+        if out and (ch in "\u200d\ufe0f" or out[-1].endswith("\u200d")):
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out
+
+
+def _fonts(text: str, size: int) -> dict[str, ImageFont.FreeTypeFont] | None:
+    fonts = {}
+    for script in {"latin"} | {s for _, s in runs(text) if s != EMOJI}:
+        path = font_for(script)
+        if path is None:
+            return None
+        fonts[script] = load_font(path, size)
+    return fonts
+
+
+def _wrap(text: str, layout: Layout, max_width: float) -> list[str] | None:
     """Greedy wrap at spaces (or between characters for scripts without spaces)."""
     words = text.split()
-    units = words if len(words) > 1 or font.getlength(text) <= max_width else list(text)
+    units = words if len(words) > 1 or layout.width(text) <= max_width else list(text)
     joiner = " " if units is words else ""
     lines: list[str] = []
     current = ""
     for unit in units:
         trial = f"{current}{joiner}{unit}" if current else unit
-        if font.getlength(trial) <= max_width:
+        if layout.width(trial) <= max_width:
             current = trial
             continue
         if not current:
@@ -134,35 +210,46 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str
         current = unit
     if current:
         lines.append(current)
-    if units is not words and any(font.getlength(line) > max_width for line in lines):
+    if units is not words and any(layout.width(line) > max_width for line in lines):
         return None
     return lines
 
 
 def fit_text(text: str, box_w: int, box_h: int, max_size: int | None = None) -> Layout:
     """The largest font size at which ``text`` wraps into ``box_w`` x ``box_h``."""
-    path = font_for(script_of(text))
-    if path is None:
+    if _fonts(text, 6) is None:
         raise RuntimeError(missing_requirements() or "no font available")
     lo, hi = 6, max(7, min(max_size or box_h, box_h))
     best: Layout | None = None
     while lo <= hi:
         size = (lo + hi) // 2
-        layout = _layout_at(text, path, size, box_w)
+        layout = _layout_at(text, size, box_w)
         if layout is not None and layout.height <= box_h:
             best, lo = layout, size + 1
         else:
             hi = size - 1
-    return best or _layout_at(text, path, 6, 10**6) or Layout(load_font(path, 6), [text], 8)
+    return best or _layout_at(text, 6, 10**6) or _bare(text, 6)
 
 
-def _layout_at(text: str, path: Path, size: int, box_w: int) -> Layout | None:
-    font = load_font(path, size)
-    lines = _wrap(text, font, box_w)
+def _bare(text: str, size: int) -> Layout:
+    fonts = _fonts(text, size)
+    assert fonts is not None
+    return Layout(fonts, [text], size + 2, size)
+
+
+def _layout_at(text: str, size: int, box_w: int) -> Layout | None:
+    fonts = _fonts(text, size)
+    if fonts is None:
+        return None
+    ascent, descent = (
+        max(f.getmetrics()[0] for f in fonts.values()),
+        max(f.getmetrics()[1] for f in fonts.values()),
+    )
+    probe = Layout(fonts, [], int((ascent + descent) * 1.08), size)
+    lines = _wrap(text, probe, box_w)
     if lines is None:
         return None
-    ascent, descent = font.getmetrics()
-    return Layout(font, lines, int((ascent + descent) * 1.08))
+    return Layout(fonts, lines, probe.line_height, size)
 
 
 def draw_layout(
@@ -173,27 +260,60 @@ def draw_layout(
     fill: tuple[int, int, int],
     outline: tuple[int, int, int],
 ) -> tuple[int, int, int, int]:
-    """Draw centred lines from ``top``; returns the bounding box actually painted."""
+    """Draw centred lines from ``top``, each run in its own font (right-to-left lines run
+    right to left); emoji come from the studio's Twemoji art. Returns the painted box."""
     draw = ImageDraw.Draw(image)
-    stroke = max(1, layout.font.size // 22)
-    boxes = []
+    stroke = max(1, layout.size // 22)
+    ascent = max(f.getmetrics()[0] for f in layout.fonts.values())
+    boxes: list[tuple[float, float, float, float]] = []
     for i, line in enumerate(layout.lines):
-        y = top + i * layout.line_height
-        draw.text(
-            (centre_x, y),
-            line,
-            font=layout.font,
-            fill=fill,
-            anchor="ma",
-            stroke_width=stroke,
-            stroke_fill=outline,
-        )
-        boxes.append(
-            draw.textbbox((centre_x, y), line, font=layout.font, anchor="ma", stroke_width=stroke)
-        )
+        baseline = top + i * layout.line_height + ascent
+        pieces = runs(line)
+        if (
+            any(s in RTL for _, s in pieces)
+            and char_script(next((c for c in line if char_script(c)), "a")) in RTL
+        ):
+            pieces = pieces[::-1]
+        x = centre_x - layout.width(line) / 2
+        for piece, script in pieces:
+            if script == EMOJI:
+                for cluster in _graphemes(piece):
+                    _emoji(image, cluster, int(x), int(baseline - layout.size * 0.88), layout.size)
+                    boxes.append((x, baseline - layout.size, x + layout.size, baseline))
+                    x += layout.size
+                continue
+            font = layout.fonts[script]
+            draw.text(
+                (x, baseline),
+                piece,
+                font=font,
+                fill=fill,
+                anchor="ls",
+                stroke_width=stroke,
+                stroke_fill=outline,
+            )
+            boxes.append(
+                draw.textbbox((x, baseline), piece, font=font, anchor="ls", stroke_width=stroke)
+            )
+            x += font.getlength(piece)
     return (
         int(min(b[0] for b in boxes)),
         int(min(b[1] for b in boxes)),
         int(max(b[2] for b in boxes)),
         int(max(b[3] for b in boxes)),
     )
+
+
+def _emoji(image: Image.Image, cluster: str, x: int, y: int, size: int) -> None:
+    """One emoji drawn from the Twemoji art (skipped when the assets are not installed)."""
+    from brushwork.engines.studio import art, assets, render
+
+    if assets.missing_reason() is not None:
+        return
+    library = assets.library()
+    code = "-".join(f"{ord(c):x}" for c in cluster if c != "\ufe0f")
+    entry = library.by_id.get(f"emoji:{code}")
+    if entry is None:
+        return
+    sprite = render.to_rgba(art.rasterise(library.svg(entry), max(4, size)))
+    image.paste(sprite, (x, y), sprite)
