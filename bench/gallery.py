@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from brushwork.engines.base import Request
 from brushwork.engines.studio import StudioEngine
