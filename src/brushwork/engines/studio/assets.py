@@ -256,7 +256,7 @@ def install(root: Path | None = None, announce: Callable[[str], None] = print) -
     return root
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: one per process, a cache key for matching
 class Library:
     root: Path
     entries: list[dict[str, Any]]

@@ -97,6 +97,8 @@ def compose(
     """Text-to-image: scene, surface, subjects, light and style at the native size, upscaled,
     then the composition's text, set exactly."""
     native = fit_native(size, NATIVE_MAX_EDGE)
+    if request.quality == "high":  # supersampled: painted larger, filtered down at the end
+        native = fit_native((native[0] * 3 // 2, native[1] * 3 // 2), NATIVE_MAX_EDGE)
     kind = subjects.composition(request.prompt)
     plan = compositions.frame(kind, parsed)
     canvas = render.background(parsed, native, rng, request.quality)
@@ -111,7 +113,7 @@ def compose(
     library = assets.library() if found or kind == "infographic" else None
     if found and library is not None:
         for subject in found:
-            subjects.match(subject, library)
+            subjects.match(subject, library, rng)  # near-ties vary with the seed
         below = (
             plan.subjects_top * native[1]
             if plan.subjects_top is not None

@@ -244,8 +244,24 @@ def _vector(phrase: str) -> np.ndarray:
 EMOJI_PREFERENCE = 0.06  # colour art reads better than a line icon of nearly the same match
 
 
-def match(subject: Subject, library: Any) -> None:
-    """Pick the asset nearest in meaning; an exact name or tag match wins outright."""
+VARIATION_MARGIN = 0.04  # variations may take another asset this close to the best
+
+
+def match(subject: Subject, library: Any, rng: np.random.Generator | None = None) -> None:
+    """Pick the asset nearest in meaning; an exact name or tag match wins outright. With
+    ``rng`` (a variation), a near-tie may go to another asset."""
+    ranked = _ranked(subject.phrase, library)
+    best, total, similarity = ranked[0]
+    if rng is not None:
+        close = [r for r in ranked if r[1] >= total - VARIATION_MARGIN]
+        best, total, similarity = close[int(rng.integers(len(close)))]
+    subject.asset, subject.score = library.entries[best], similarity
+
+
+@functools.lru_cache(maxsize=1024)
+def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float]]:
+    """The five best assets for ``phrase``: (index, total score, similarity), best first."""
+    subject = Subject(phrase)
     scores = library.vectors @ _vector(subject.phrase)
     words = set(subject.phrase.split())
     head = subject.phrase.split()[-1]
@@ -267,5 +283,5 @@ def match(subject: Subject, library: Any) -> None:
     total_bonus = np.array([bonus(e) for e in library.entries])
     emoji = np.array([e["kind"] == "emoji" for e in library.entries])
     total = scores + total_bonus + EMOJI_PREFERENCE * emoji
-    best = int(total.argmax())
-    subject.asset, subject.score = library.entries[best], float(scores[best])
+    top = np.argsort(-total)[:5]
+    return [(int(t), float(total[t]), float(scores[t])) for t in top]
