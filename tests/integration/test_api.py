@@ -425,3 +425,16 @@ def test_a_refused_request_stores_no_file(api: Api) -> None:
     mismatch = api.run({"prompt": "x", "images": [b64(png(1024, 768))], "mask": b64(png(512, 512))})
     assert mismatch.status_code == 400
     assert sorted(p.name for p in files_dir.rglob("*") if p.is_file()) == before
+
+
+def test_studio_lists_its_asset_licences_and_images_carry_the_attribution(api: Api) -> None:
+    detail = api.http.get("/apps/brushwork/studio").json()
+    assert detail["assets"]["twemoji"]["license"] == "CC-BY-4.0"
+    assert detail["assets"]["tabler"]["license"] == "MIT"
+    task = api.complete({"prompt": "two penguins on an iceberg", "seed": 3})
+    assert task["status"] == 9, task["error"]
+    meta = task["output"]["output_meta"]
+    assert any("Twemoji" in a for a in meta["attributions"])
+    assert [s["phrase"] for s in meta["subjects"]] == ["penguin", "iceberg"]
+    png = Image.open(io.BytesIO(api.download(task["output"]["images"][0]["uri"])))
+    assert "CC-BY 4.0" in png.info["Copyright"]

@@ -35,6 +35,14 @@ PARSES = [
                                    ("coffee cup", 1, None, None, None)]),
     ("a watercolor painting of a fox in the snow", [("fox", 1, None, None, None)]),
     ("several mice under a table", [("mouse", 3, None, None, None)]),  # a table is a place
+    ("four stars around a crescent moon in space",
+     [("star", 4, None, "around", 1), ("crescent moon", 1, None, None, None)]),
+    ("a cup of coffee and a slice of pizza on a wooden table",
+     [("coffee", 1, None, None, None), ("pizza", 1, None, None, None)]),
+    ("an ice cream cone", [("ice cream cone", 1, None, None, None)]),
+    ("a peach", [("peach", 1, None, None, None)]),  # a fruit, not a colour
+    ("a cat sleeping on a sofa", [("cat", 1, None, "on", 1), ("sofa", 1, None, None, None)]),
+    ("a rainy day", [("rain", 1, None, None, None)]),
 ]  # fmt: skip
 
 

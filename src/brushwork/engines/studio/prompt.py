@@ -60,6 +60,7 @@ COLOURS: dict[str, RGB] = {
 # Scene words → the scene the renderer paints. The first entry that matches wins, so the
 # more specific scenes come first ("a city at night" is a city scene, which has its own dusk).
 SCENES: dict[str, tuple[str, ...]] = {
+    "bokeh": ("bokeh", "fairy lights", "string lights", "blurred lights"),
     "sunset": ("sunset", "sunrise", "dusk", "dawn", "golden hour", "twilight"),
     "city": ("city", "skyline", "urban", "downtown", "street", "buildings", "storefront"),
     "night": ("night", "starry", "stars", "moon", "midnight", "nocturnal"),

@@ -298,7 +298,18 @@ def light(c: Canvas, kind: str | None) -> None:
     np.clip(c, 0, 1, out=c)
 
 
+def _scene_bokeh(c: Canvas, rng: np.random.Generator) -> None:
+    """Out-of-focus lights: soft warm and cool discs over a dark, deep background."""
+    h, w = c.shape[:2]
+    c[:] = gradient(h, w, [(0, (28, 22, 40)), (1, (12, 10, 18))])
+    glow = np.zeros_like(c)
+    for colour in ((255, 196, 120), (255, 150, 90), (140, 180, 255), (255, 230, 180)):
+        sprinkle(glow, rng, 14, 0.05, 0.95, rgb(colour), 0.05)
+    c[:] = np.clip(c + cv2.GaussianBlur(glow, (0, 0), max(1.0, 0.012 * max(h, w))) * 0.6, 0, 1)
+
+
 SCENE_PAINTERS = {
+    "bokeh": _scene_bokeh,
     "sky": _scene_sky,
     "sunset": _scene_sunset,
     "night": _scene_night,

@@ -68,7 +68,7 @@ FILLER = _wordset(
     style styled painting photo photograph picture image illustration drawing render
     rendering art artwork scene view shot closeup close-up portrait background backdrop
     foreground detailed realistic beautiful cute lovely nice cinematic dramatic soft bright
-    dark light lighting morning evening afternoon day daytime golden hour sunlight sunny
+    dark light lights lighting morning evening afternoon day daytime golden hour sunlight sunny
     title text words letters lettering caption reading says saying that which who whose
     made featuring showing shows depicting design minimal minimalist flat vector simple
     clean modern vintage retro pixel neon watercolor watercolour oil sketch mono
@@ -80,8 +80,11 @@ FILLER = _wordset(
     lonely distant
     """
 )
-PLACES = {w for words in SCENES.values() for w in words} | {
+# Scene words that are also things one draws: "four stars around a crescent moon".
+DRAWABLE_SCENE_WORDS = {"moon", "star", "stars", "planet", "sun", "flower", "flowers", "tree"}
+PLACES = {w for words in SCENES.values() for w in words} - DRAWABLE_SCENE_WORDS | {
     "countertop", "table", "wall", "floor", "ground", "horizon", "room", "kitchen",
+    "marble", "wooden", "wood", "oak", "walnut",
 }  # fmt: skip
 IRREGULAR = {
     "mice": "mouse", "geese": "goose", "people": "person", "children": "child", "men": "man",

@@ -129,11 +129,30 @@ def _is_emoji(ch: str) -> bool:
     ) and unicodedata.category(ch) in ("So", "Sk", "Cf", "Mn")
 
 
+@functools.lru_cache(maxsize=4096)
+def covers(script: str, ch: str) -> bool:
+    """Whether ``script``'s font draws ``ch`` (not the empty box)."""
+    path = font_for(script)
+    if path is None:
+        return False
+    face = load_font(path, 24)
+    box = face.getmask(ch).getbbox()
+    return box is not None and box != face.getmask("\U0010fffd").getbbox() or ch.isspace()
+
+
 def runs(text: str) -> list[tuple[str, str]]:
-    """``text`` cut into (piece, script) runs; neutral characters join the run they sit in."""
+    """``text`` cut into (piece, script) runs; neutral characters join the run they sit in
+    when its font draws them (a quote mark beside Arabic goes to the Latin font)."""
     out: list[list[str]] = []
     for ch in text:
         script = char_script(ch)
+        if (
+            script is None
+            and out
+            and out[-1][1] not in ("", EMOJI, "latin")
+            and not covers(out[-1][1], ch)
+        ):
+            script = "latin"
         if script is None and out and out[-1][1] == EMOJI and ch not in "\u200d\ufe0f":
             script = "latin"  # a space after an emoji is text, not another emoji cell
         if out and (script is None or script == out[-1][1] or ch in "\u200d\ufe0f"):
