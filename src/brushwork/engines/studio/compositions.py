@@ -113,39 +113,43 @@ def banner(image: Image.Image, top: int, bottom: int, colour: RGB, alpha: float)
     image.paste(Image.blend(region, band, alpha), (0, top))
 
 
-def book(image: Image.Image, strings: list[str], colour: RGB | None) -> None:
-    """A title in the upper third, the author (second string) at the foot, on dark bands."""
+def _headline(
+    image: Image.Image,
+    text: str,
+    band: tuple[float, float],
+    band_colour: RGB,
+    alpha: float,
+    fill: RGB,
+    outline: RGB,
+    margin: float = 0.08,
+) -> None:
+    """Text fitted into a horizontal band (fractions of the height) laid over the scene."""
     w, h = image.size
-    banner(image, 0, int(h * 0.34), (14, 14, 22), 0.55)
+    top, bottom = int(h * band[0]), int(h * band[1])
+    banner(image, top, bottom, band_colour, alpha)
+    pad = (bottom - top) // 10
     _fit(
         image,
-        strings[0],
-        (int(w * 0.08), int(h * 0.04), int(w * 0.92), int(h * 0.3)),
-        colour or (246, 232, 196),
-        (14, 14, 22),
+        text,
+        (int(w * margin), top + pad, int(w * (1 - margin)), bottom - pad),
+        fill,
+        outline,
     )
+
+
+def book(image: Image.Image, strings: list[str], colour: RGB | None) -> None:
+    """A title in the upper third, the author (second string) at the foot, on dark bands."""
+    ink: RGB = (14, 14, 22)
+    _headline(image, strings[0], (0.0, 0.34), ink, 0.55, colour or (246, 232, 196), ink)
     if len(strings) > 1:
-        banner(image, int(h * 0.86), h, (14, 14, 22), 0.55)
-        _fit(
-            image,
-            strings[1],
-            (int(w * 0.15), int(h * 0.88), int(w * 0.85), int(h * 0.97)),
-            (236, 236, 236),
-            (14, 14, 22),
-        )
+        _headline(image, strings[1], (0.86, 1.0), ink, 0.55, (236, 236, 236), ink, margin=0.15)
 
 
 def social(image: Image.Image, strings: list[str], colour: RGB | None, accent: RGB) -> None:
     """A bold headline on a colour band, further strings as a caption at the foot."""
     w, h = image.size
-    banner(image, 0, int(h * 0.3), accent, 0.82)
-    _fit(
-        image,
-        strings[0],
-        (int(w * 0.06), int(h * 0.03), int(w * 0.94), int(h * 0.27)),
-        colour or (255, 255, 255),
-        (20, 20, 26),
-    )
+    ink: RGB = (20, 20, 26)
+    _headline(image, strings[0], (0.0, 0.3), accent, 0.82, colour or (255, 255, 255), ink, 0.06)
     for i, s in enumerate(strings[1:3]):
         y = int(h * (0.84 + 0.07 * i))
         _fit(
