@@ -7,6 +7,7 @@ Every image ``i`` of a task draws from its own generator seeded by
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,8 @@ class StudioEngine:
 
     def run(self, request: Request, progress: Progress, cancelled: Cancelled) -> list[Image.Image]:
         parsed = parse(request.prompt)
+        if request.mode == "inpaint" and request.mask is not None and not (request.mask > 0).any():
+            progress(0.0, "the mask keeps every pixel: the image comes back unchanged")
         images = []
         for i in range(request.n):
             rng = np.random.default_rng([request.seed, i])
@@ -64,10 +67,19 @@ class StudioEngine:
     ) -> Image.Image:
         if request.mode == "inpaint":
             assert request.mask is not None
-            return inpaint.fill(request.images[0], request.mask, parsed, rng, stage)
+            if not (request.mask > 0).any():
+                request.meta["note"] = "the mask keeps every pixel: the image is unchanged"
+                return request.images[0].convert("RGB")
+            if (request.mask >= 1).all():  # nothing kept: a new picture in the photo's colours
+                palette = reference.palette(request.images[0])
+                return compose(replace(parsed, colours=parsed.colours + palette), request.size,
+                               rng, request, stage)  # fmt: skip
+            return inpaint.fill(
+                request.images[0], request.mask, parsed, rng, stage, request.quality
+            )
         if request.mode == "edit":
             return reference.restage(
-                request.images[0], request.size, parsed, rng, request.quality, stage
+                request.images, request.size, parsed, rng, request.quality, stage
             )
         return compose(parsed, request.size, rng, request, stage)
 

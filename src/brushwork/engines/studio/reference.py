@@ -1,38 +1,149 @@
-"""Reference editing v0: a new picture from the first reference, recoloured and retitled.
+"""Reference editing: keep the reference's subject and build a new scene around it, or
+restyle the reference when that is what the prompt asks.
 
-The reference is fitted to the output size (cover, centred), pulled toward the
-prompt's colour and style, and the prompt's quoted text is set on it.
+The subject is cut out without downloaded weights: GrabCut seeded by a border-colour model
+(what looks like the photo's edges is background) and a centre prior, refined at the
+border with a small feather. The new scene comes from the prompt (scene, surface, light),
+the subject stands on it with a contact shadow, and further references lend their palette.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
 from brushwork.contract import ResolvedQuality
-from brushwork.engines.studio import render
-from brushwork.engines.studio.prompt import Parsed
+from brushwork.engines.studio import art, render
+from brushwork.engines.studio.layout import Placed
+from brushwork.engines.studio.prompt import RGB, Parsed
 from brushwork.engines.studio.render import Stage
+
+RESTYLE = re.compile(r"\b(as an?|in the style of|into an?|restyle|in \w+ colou?rs|make it)\b")
+
+
+def palette(image: Image.Image, k: int = 3) -> list[RGB]:
+    """The image's k dominant colours, most common first."""
+    small = np.asarray(image.convert("RGB").resize((64, 64)), np.float32).reshape(-1, 3)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    _, labels, centres = cv2.kmeans(small, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
+    order = np.argsort(-np.bincount(labels.ravel(), minlength=k))
+    return [(int(c[0]), int(c[1]), int(c[2])) for c in centres[order]]
+
+
+def cutout(image: Image.Image, iterations: int = 4) -> np.ndarray:
+    """The main subject's alpha (H x W floats): GrabCut from a border model and a centre prior."""
+    rgb = np.asarray(image.convert("RGB"))
+    h, w = rgb.shape[:2]
+    scale = min(1.0, 384 / max(h, w))
+    small = cv2.resize(rgb, (max(8, int(w * scale)), max(8, int(h * scale))))
+    sh, sw = small.shape[:2]
+    mask = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
+    b = max(2, min(sh, sw) // 20)
+    mask[:b], mask[-b:], mask[:, :b], mask[:, -b:] = (cv2.GC_BGD,) * 4
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    border = np.concatenate([lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3),
+                             lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)])  # fmt: skip
+    distance = np.linalg.norm(
+        lab[:, :, None, :] - border[None, None, :: max(1, len(border) // 64)], axis=3
+    ).min(2)
+    yy, xx = np.mgrid[:sh, :sw]
+    centre = ((xx / sw - 0.5) ** 2 + (yy / sh - 0.5) ** 2) < 0.09
+    mask[(distance > 25) & centre] = cv2.GC_PR_FGD
+    mask[(distance > 45) & centre] = cv2.GC_FGD
+    if not ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).any():
+        mask[sh // 3 : 2 * sh // 3, sw // 3 : 2 * sw // 3] = cv2.GC_PR_FGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(small, mask, (0, 0, 1, 1), bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    alpha = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(alpha)
+    if count > 1:  # the largest piece is the subject
+        alpha = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    alpha_full = cv2.resize(alpha.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(cv2.GaussianBlur(alpha_full, (0, 0), max(0.8, max(h, w) / 600)), 0, 1)
+
+
+def transfer(canvas: np.ndarray, style: Image.Image, amount: float = 0.6) -> np.ndarray:
+    """Move the canvas's Lab statistics toward another reference's (palette and contrast)."""
+    src = cv2.cvtColor((canvas * 255).astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
+    ref = cv2.cvtColor(np.asarray(style.convert("RGB").resize((128, 128))), cv2.COLOR_RGB2LAB)
+    ref = ref.astype(np.float32)
+    for c in range(3):
+        s_mean, s_std = src[:, :, c].mean(), src[:, :, c].std() + 1e-3
+        r_mean, r_std = ref[:, :, c].mean(), ref[:, :, c].std() + 1e-3
+        moved = (src[:, :, c] - s_mean) * (r_std / s_std) + r_mean
+        src[:, :, c] = src[:, :, c] * (1 - amount) + moved * amount
+    out = cv2.cvtColor(np.clip(src, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    return out.astype(np.float32) / 255
 
 
 def restage(
-    reference: Image.Image,
+    references: Sequence[Image.Image],
     size: tuple[int, int],
     parsed: Parsed,
     rng: np.random.Generator,
     quality: ResolvedQuality,
     stage: Stage | None = None,
 ) -> Image.Image:
-    base = ImageOps.fit(reference.convert("RGB"), size, Image.Resampling.LANCZOS)
+    first = references[0].convert("RGB")
+    wants_scene = parsed.scene is not None or parsed.surface is not None or parsed.light
+    restyle = bool(parsed.styles) and (RESTYLE.search(parsed.text.lower()) or not wants_scene)
+    if restyle or not wants_scene:
+        canvas = np.asarray(ImageOps.fit(first, size, Image.Resampling.LANCZOS), np.float32) / 255
+        if parsed.colours:
+            render.tint(canvas, parsed.colours[0], float(rng.uniform(0.3, 0.45)))
+    else:
+        canvas = _new_scene(first, size, parsed, rng, quality)
     if stage is not None:
-        stage(0.3, "framed the reference", base.copy)
-    canvas = np.asarray(base, dtype=np.float32) / 255
-    if parsed.colours:
-        render.tint(canvas, parsed.colours[0], float(rng.uniform(0.3, 0.45)))
+        stage(
+            0.5,
+            "restyled the reference" if restyle else "staged the subject",
+            lambda: render.to_image(canvas),
+        )
+    for style in references[1:]:
+        canvas = transfer(canvas, style)
+    render.light(canvas, parsed.light)
     canvas = render.stylise(canvas, parsed.styles, rng)
     canvas = render.finish(canvas, rng, quality)
     image = render.to_image(canvas)
-    if stage is not None:
-        stage(0.7, "restyled the reference", image.copy)
-    render.set_text(image, parsed.quoted, rng, parsed.text_colour)
+    render.set_text(image, parsed.quoted, rng, parsed.text_colour, 0.05 if parsed.quoted else None)
     return image
+
+
+def _new_scene(
+    first: Image.Image,
+    size: tuple[int, int],
+    parsed: Parsed,
+    rng: np.random.Generator,
+    quality: ResolvedQuality,
+) -> np.ndarray:
+    """The reference's subject cut out and stood in a scene built from the prompt."""
+    canvas = render.background(parsed, size, rng, quality)
+    if parsed.surface is not None:
+        render.surface(canvas, parsed.surface, rng, top=0.62)
+    alpha = cutout(first, iterations=2 if quality == "low" else 5)
+    ys, xs = np.nonzero(alpha > 0.5)
+    if len(xs) == 0:
+        return canvas
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    subject = np.asarray(first, np.float32)[y0:y1, x0:x1] / 255
+    a = alpha[y0:y1, x0:x1]
+    w, h = size
+    target_h = h * 0.55
+    scale = min(target_h / (y1 - y0), w * 0.7 / (x1 - x0))
+    sw, sh = max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale))
+    rgba = np.dstack([cv2.resize(subject, (sw, sh), interpolation=cv2.INTER_AREA),
+                      cv2.resize(a, (sw, sh), interpolation=cv2.INTER_AREA)])  # fmt: skip
+    left = (w - sw) / 2 + float(rng.uniform(-0.08, 0.08)) * w
+    bottom = h * (0.86 if parsed.surface is not None else 0.9)
+    placed = Placed(0, (left, bottom - sw, left + sw, bottom), grounded=True)
+    art.shadow(canvas, placed, parsed.scene, quality)
+    square = np.zeros((max(sw, sh), max(sw, sh), 4), np.float32)
+    square[
+        square.shape[0] - sh :, (square.shape[1] - sw) // 2 : (square.shape[1] - sw) // 2 + sw
+    ] = rgba
+    art.paste(canvas, square, (left - (square.shape[1] - sw) / 2, bottom - square.shape[0], 0, 0))
+    return canvas
