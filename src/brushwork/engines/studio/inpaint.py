@@ -100,8 +100,8 @@ def content_fill(
     # synthesise from the hole's neighbourhood (a margin as large as the hole): nearby
     # texture is what belongs there, and the search is several times faster
     ys, xs = np.nonzero(hole)
-    my = max(48, int(ys.max() - ys.min()))
-    mx = max(48, int(xs.max() - xs.min()))
+    my = max(48, int(0.75 * (ys.max() - ys.min())))
+    mx = max(48, int(0.75 * (xs.max() - xs.min())))
     y0, y1 = max(0, int(ys.min()) - my), min(h, int(ys.max()) + 1 + my)
     x0, x1 = max(0, int(xs.min()) - mx), min(w, int(xs.max()) + 1 + mx)
     crop, crop_mask = rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1]
