@@ -50,7 +50,7 @@ def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
         out["max_images"] = caps.max_images
         out["device"] = caps.device
     details = getattr(engine, "details", None)
-    if callable(details):
+    if schemas and callable(details):  # the full description only: listing stays cheap
         out.update(details())
     if schemas:
         out["input_schema"] = AppInput.model_json_schema()
