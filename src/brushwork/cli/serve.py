@@ -15,12 +15,12 @@ import socket
 import threading
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from brushwork.apps.registry import Registry
+from brushwork.engines.diffusion.loading import visible_gpus
 from brushwork.server import create_app
 from brushwork.settings import Settings
 from brushwork.tasks.queue import TaskQueue
@@ -53,13 +53,8 @@ def device_slots() -> list[dict[str, str]]:
     Each visible NVIDIA GPU gets its own worker pinned by ``CUDA_VISIBLE_DEVICES``;
     with none found (or an explicit ``BRUSHWORK_DIFFUSERS_DEVICE``) there is one.
     """
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if os.environ.get("BRUSHWORK_DIFFUSERS_DEVICE", "auto") == "auto":
-        if visible not in (None, "", "-1"):
-            return [{"CUDA_VISIBLE_DEVICES": d.strip()} for d in visible.split(",") if d.strip()]
-        gpus = sorted(Path("/proc/driver/nvidia/gpus").glob("*"))
-        if gpus:
-            return [{"CUDA_VISIBLE_DEVICES": str(i)} for i in range(len(gpus))]
+    if os.environ.get("BRUSHWORK_DIFFUSERS_DEVICE", "auto") == "auto" and (gpus := visible_gpus()):
+        return [{"CUDA_VISIBLE_DEVICES": gpu} for gpu in gpus]
     return [{}]
 
 

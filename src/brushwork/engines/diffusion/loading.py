@@ -54,11 +54,26 @@ class Options:
         )
 
 
+def _gpu_count() -> int:
+    """NVIDIA GPUs the driver reports, known without importing torch."""
+    listed = len(list(Path("/proc/driver/nvidia/gpus").glob("*")))
+    return listed or int(Path("/dev/nvidia0").exists())
+
+
+def visible_gpus() -> list[str]:
+    """The GPU ids this process may use: those in CUDA_VISIBLE_DEVICES, else every GPU found
+    (none when the machine has none). The API process asks this and never imports torch."""
+    count = _gpu_count()
+    if count == 0:
+        return []
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return [str(i) for i in range(count)]
+    return [d.strip() for d in visible.split(",") if d.strip() and d.strip() != "-1"]
+
+
 def gpu_present() -> bool:
-    """An NVIDIA GPU is visible, known without importing torch (the API process never does)."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in {"", "-1"}:
-        return False
-    return Path("/dev/nvidia0").exists() or any(Path("/proc/driver/nvidia/gpus").glob("*"))
+    return bool(visible_gpus())
 
 
 def resolve_device(options: Options) -> str:
