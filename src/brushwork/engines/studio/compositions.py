@@ -31,9 +31,7 @@ def frame(composition: str | None, parsed: Parsed) -> Frame:
         return Frame(0.04, None, subjects=False)
     if composition in ("poster", "social", "book"):
         return Frame(0.05, None)
-    if composition == "product":
-        return Frame(0.05 if parsed.quoted else None, None)
-    return Frame(0.05 if parsed.quoted else None, None)
+    return Frame(0.05 if parsed.quoted else None, None)  # product shots and plain pictures
 
 
 DEFAULT_STEPS = ["Idea", "Build", "Launch", "Grow", "Measure", "Share"]

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from brushwork.engines.studio import art, assets, render
+from brushwork.engines.studio.layout import Placed
 from brushwork.engines.studio.prompt import Parsed
 from brushwork.engines.studio.render import Stage
 from brushwork.engines.studio.subjects import Subject, match, parse_subjects
@@ -41,12 +42,15 @@ def intent(prompt: str, parsed: Parsed) -> str:
         return "text"
     if REMOVE.search(text):
         return "remove"
-    material = next((m for m in MATERIALS if re.search(rf"\b{m}\b", text)), None)
-    if (parsed.colours or material) and (CHANGE.search(text) or not parse_subjects(prompt)):
+    named = bool(parse_subjects(prompt))
+    if (parsed.colours or material_of(text)) and (CHANGE.search(text) or not named):
         return "recolour"
-    if parse_subjects(prompt):
-        return "subject"
-    return "remove"
+    return "subject" if named else "remove"
+
+
+def material_of(text: str) -> str | None:
+    """The material a (lower-case) prompt names: wood or marble."""
+    return next((MATERIALS[m] for m in MATERIALS if re.search(rf"\b{m}\b", text)), None)
 
 
 def fill(
@@ -97,8 +101,8 @@ def content_fill(
     scale = 1.0
     if quality == "low" and max(h, w) > 512:  # a draft: synthesise at half size
         scale = 0.5
-    # synthesise from the hole's neighbourhood (a margin as large as the hole): nearby
-    # texture is what belongs there, and the search is several times faster
+    # synthesise from the hole's neighbourhood (a margin of 0.75x the hole, 48 px at least):
+    # nearby texture is what belongs there, and the search is several times faster
     ys, xs = np.nonzero(hole)
     my = max(48, int(0.75 * (ys.max() - ys.min())))
     mx = max(48, int(0.75 * (xs.max() - xs.min())))
@@ -159,7 +163,7 @@ def recolour(rgb: np.ndarray, hole: np.ndarray, parsed: Parsed) -> np.ndarray:
     """Keep the region's shading (Lab lightness), take the named colour or material."""
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     text = parsed.text.lower()
-    material = next((MATERIALS[m] for m in MATERIALS if re.search(rf"\b{m}\b", text)), None)
+    material = material_of(text)
     out = rgb.copy()
     if material is not None and not parsed.colours:
         h, w = hole.shape
@@ -208,8 +212,6 @@ def place_subject(
     canvas = rgb.astype(np.float32) / 255
     box = ((x0 + x1 - side) / 2, y1 - side - (y1 - y0 - side) * 0.1, 0.0, 0.0)
     box = (box[0], box[1], box[0] + side, box[1] + side)
-    from brushwork.engines.studio.layout import Placed
-
     placed = Placed(0, box, grounded=True)
     art.shadow(canvas, placed, parsed.scene, "medium")
     art.paste(canvas, sprite, box)
@@ -229,11 +231,7 @@ def harmonise(sprite: np.ndarray, photo: np.ndarray, hole: np.ndarray) -> np.nda
     opaque = sprite[:, :, 3] > 0.5
     if not opaque.any():
         return sprite
-    for c in range(3):
-        mean, std = lab[:, :, c][opaque].mean(), lab[:, :, c][opaque].std() + 1e-3
-        t_mean, t_std = around[:, c].mean(), around[:, c].std() + 1e-3
-        moved = (lab[:, :, c] - mean) * (1 + 0.25 * (t_std / std - 1)) + mean
-        lab[:, :, c] = moved + 0.25 * (t_mean - mean) * (1.0 if c == 0 else 0.5)
+    lab = render.toward_lab(lab, lab[opaque], around, 0.25, (0.25, 0.125, 0.125))
     out = sprite.copy()
     rgb2 = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
     out[:, :, :3] = rgb2.astype(np.float32) / 255

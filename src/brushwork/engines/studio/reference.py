@@ -70,12 +70,10 @@ def transfer(canvas: np.ndarray, style: Image.Image, amount: float = 0.6) -> np.
     """Move the canvas's Lab statistics toward another reference's (palette and contrast)."""
     src = cv2.cvtColor((canvas * 255).astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
     ref = cv2.cvtColor(np.asarray(style.convert("RGB").resize((128, 128))), cv2.COLOR_RGB2LAB)
-    ref = ref.astype(np.float32)
-    for c in range(3):
-        s_mean, s_std = src[:, :, c].mean(), src[:, :, c].std() + 1e-3
-        r_mean, r_std = ref[:, :, c].mean(), ref[:, :, c].std() + 1e-3
-        moved = (src[:, :, c] - s_mean) * (r_std / s_std) + r_mean
-        src[:, :, c] = src[:, :, c] * (1 - amount) + moved * amount
+    samples = src.reshape(-1, 3)
+    src = render.toward_lab(
+        src, samples, ref.reshape(-1, 3).astype(np.float32), amount, (amount,) * 3
+    )
     out = cv2.cvtColor(np.clip(src, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
     return out.astype(np.float32) / 255
 

@@ -350,6 +350,25 @@ def _shade(c: RGB, f: float) -> RGB:
     return (r, g, b)
 
 
+def toward_lab(
+    lab: np.ndarray,
+    source: np.ndarray,
+    target: np.ndarray,
+    spread: float,
+    shift: tuple[float, float, float],
+) -> np.ndarray:
+    """Lab values moved part of the way toward another colour distribution: the spread
+    (standard deviation) by ``spread`` and the mean by ``shift`` per channel, ``source`` and
+    ``target`` being (N, 3) Lab samples of the two distributions."""
+    out = lab.copy()
+    for c in range(3):
+        mean, std = source[:, c].mean(), source[:, c].std() + 1e-3
+        t_mean, t_std = target[:, c].mean(), target[:, c].std() + 1e-3
+        out[..., c] = (lab[..., c] - mean) * (1 + spread * (t_std / std - 1)) + mean
+        out[..., c] += shift[c] * (t_mean - mean)
+    return out
+
+
 def tint(c: Canvas, colour: RGB, amount: float) -> None:
     """Pull the scene toward a colour the prompt names, keeping its light and shade."""
     lum = c.mean(axis=2, keepdims=True)

@@ -78,13 +78,9 @@ def script_of(text: str) -> str:
     """The dominant non-Latin script of ``text``, else latin."""
     counts: dict[str, int] = {}
     for ch in text:
-        if not ch.isalpha():
-            continue
-        name = unicodedata.name(ch, "")
-        script = next((s for s in _SCRIPT_NAMES if name.startswith(_SCRIPT_NAMES[s])), "latin")
-        if script == "latin" and any(k in name for k in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")):
-            script = "cjk"
-        counts[script] = counts.get(script, 0) + 1
+        script = char_script(ch)
+        if script is not None and script != EMOJI:
+            counts[script] = counts.get(script, 0) + 1
     non_latin = {k: v for k, v in counts.items() if k != "latin"}
     return max(non_latin, key=lambda k: non_latin[k]) if non_latin else "latin"
 
