@@ -74,17 +74,6 @@ def font_for(script: str) -> Path | None:
     return None
 
 
-def script_of(text: str) -> str:
-    """The dominant non-Latin script of ``text``, else latin."""
-    counts: dict[str, int] = {}
-    for ch in text:
-        script = char_script(ch)
-        if script is not None and script != EMOJI:
-            counts[script] = counts.get(script, 0) + 1
-    non_latin = {k: v for k, v in counts.items() if k != "latin"}
-    return max(non_latin, key=lambda k: non_latin[k]) if non_latin else "latin"
-
-
 _SCRIPT_NAMES = {
     "arabic": "ARABIC",
     "devanagari": "DEVANAGARI",
