@@ -53,7 +53,9 @@ class StudioEngine:
     def run(self, request: Request, progress: Progress, cancelled: Cancelled) -> list[Image.Image]:
         parsed = parse(request.prompt)
         if request.mode == "inpaint" and request.mask is not None and not (request.mask > 0).any():
-            progress(0.0, "the mask keeps every pixel: the image comes back unchanged")
+            request.meta["note"] = "the mask keeps every pixel: the image is unchanged"
+            progress(1.0, "the mask keeps every pixel: the image comes back unchanged")
+            return [request.images[0].convert("RGB") for _ in range(request.n)]
         images = []
         for i in range(request.n):
             rng = np.random.default_rng([request.seed, i])
@@ -67,9 +69,6 @@ class StudioEngine:
     ) -> Image.Image:
         if request.mode == "inpaint":
             assert request.mask is not None
-            if not (request.mask > 0).any():
-                request.meta["note"] = "the mask keeps every pixel: the image is unchanged"
-                return request.images[0].convert("RGB")
             if (request.mask >= 1).all():  # nothing kept: a new picture in the photo's colours
                 palette = reference.palette(request.images[0])
                 return compose(replace(parsed, colours=parsed.colours + palette), request.size,
