@@ -15,6 +15,9 @@ from brushwork.engines.studio.subjects import Subject
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 OVERLAPPING = {"on", "wearing", "holding", "front", "behind"}
+ATTACHED = {"on", "above", "wearing", "holding", "around", "front"}  # placed by another's box
+CARRIED = {"wearing", "holding"}  # "A wearing B": B is placed on A (the target moves)
+MAX_COPIES = 6
 GROUNDED_SCENES = {"meadow", "desert", "snow", "forest", "mountain", "city", "studio", "ocean"}
 
 
@@ -57,21 +60,23 @@ def plan(
     rw, rh = region[2] - region[0], max(region[3] - region[1], 0.2 * h)
     grounded = scene in GROUNDED_SCENES
     dependent = {
-        s.target if s.relation in ("wearing", "holding") else i
+        s.target if s.relation in CARRIED else i
         for i, s in enumerate(subjects)
-        if s.target is not None and s.relation in ("on", "above", "wearing", "holding", "around")
-    } | {i for i, s in enumerate(subjects) if s.corner or s.relation == "front"}
-    row = [i for i in range(len(subjects)) if i not in dependent]
-    row = _order(row, subjects)
+        if s.target is not None and s.relation in ATTACHED
+    } | {i for i, s in enumerate(subjects) if s.corner}
+    row = _order([i for i in range(len(subjects)) if i not in dependent], subjects)
+
+    def copies(i: int) -> int:
+        return min(subjects[i].count, MAX_COPIES)
+
     placed: list[Placed] = []
-    slots = sum(min(subjects[i].count, 6) * subjects[i].scale for i in row) or 1.0
+    lone = len(row) == 1 and subjects[row[0]].count == 1
     stacked = any(s.relation == "above" for s in subjects)
-    unit = min(rh * (0.45 if stacked else 0.7), rw / (slots * 1.2))
-    if len(row) == 1 and subjects[row[0]].count == 1:
-        unit = min(rh * (0.45 if stacked else 0.7), rw * 0.55)
+    slots = sum(copies(i) * subjects[i].scale for i in row) or 1.0
+    unit = min(rh * (0.45 if stacked else 0.7), rw * 0.55 if lone else rw / (slots * 1.2))
     # the row: a lone subject on a third, a group centred
-    total = sum(min(subjects[i].count, 6) * subjects[i].scale * unit * 1.15 for i in row)
-    if len(row) == 1 and subjects[row[0]].count == 1:
+    total = sum(copies(i) * subjects[i].scale * unit * 1.15 for i in row)
+    if lone:
         centre = region[0] + rw * float(rng.choice([1 / 3, 1 / 2, 2 / 3]))
         x = centre - total / 2
     else:
@@ -79,7 +84,7 @@ def plan(
     bottom = region[3] if grounded or stacked else region[1] + rh * 0.5 + unit * 0.5
     for i in row:
         s = subjects[i]
-        for _ in range(min(s.count, 6)):
+        for _ in range(copies(i)):
             side = s.scale * unit
             step = side * 1.15
             jitter = float(rng.uniform(-0.03, 0.03)) * unit if not grounded else 0.0
@@ -92,11 +97,9 @@ def plan(
         if s.corner and not any(p.subject == i for p in placed):
             placed += _corner(i, s, size)
     for i, s in enumerate(subjects):
-        if s.target is None or s.relation not in ("on", "above", "wearing", "holding", "around",
-                                                  "front"):  # fmt: skip
+        if s.target is None or s.relation not in ATTACHED:
             continue
-        anchor_index = i if s.relation in ("wearing", "holding") else s.target
-        mover = s.target if s.relation in ("wearing", "holding") else i
+        anchor_index, mover = (i, s.target) if s.relation in CARRIED else (s.target, i)
         anchor = next((p for p in placed if p.subject == anchor_index), None)
         if anchor is None or any(p.subject == mover for p in placed):
             continue
@@ -130,9 +133,9 @@ def _relate(
     ax0, ay0, ax1, ay1 = anchor.box
     side_a = ax1 - ax0
     cx = (ax0 + ax1) / 2
-    count = min(s.count, 6)
+    count = min(s.count, MAX_COPIES)
     if relation == "wearing":  # the accessory sits on the top of the wearer
-        side = side_a * 0.5 * s.scale / 0.55 * 0.55
+        side = side_a * 0.5 * s.scale
         return [Placed(i, _square(cx, ay0 + side * 0.45, side), anchor.z + 1)]
     if relation == "holding":
         side = side_a * 0.4 * s.scale
