@@ -127,6 +127,11 @@ def quoted_strings(prompt: str) -> list[str]:
     return out
 
 
+def instructions(prompt: str, gap: str = " ") -> str:
+    """The prompt without its quoted strings (content, not instructions), lower-case."""
+    return _QUOTES.sub(gap, prompt).lower()
+
+
 def _contains(words: str, phrase: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", words) is not None
 
@@ -134,7 +139,7 @@ def _contains(words: str, phrase: str) -> bool:
 def parse(prompt: str) -> Parsed:
     quoted = quoted_strings(prompt)
     # Quoted text is content, not instructions: colours and scene come from the rest.
-    rest = _QUOTES.sub(" ", prompt).lower()
+    rest = instructions(prompt)
     colours = [rgb for _, name, rgb in sorted(_find_colours(rest))]
     scene = next(
         (name for name, words in SCENES.items() if any(_contains(rest, w) for w in words)),

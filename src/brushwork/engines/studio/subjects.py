@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from brushwork.engines.studio.prompt import _QUOTES, COLOURS, RGB, SCENES, STYLES
+from brushwork.engines.studio.prompt import COLOURS, RGB, SCENES, STYLES, instructions
 
 NUMBERS = {
     "a": 1, "an": 1, "one": 1, "single": 1, "lone": 1, "two": 2, "pair": 2, "couple": 2,
@@ -195,7 +195,7 @@ def _phrase(chunk: str) -> Subject | None:
 
 
 def composition(prompt: str) -> str | None:
-    text = _QUOTES.sub(" ", prompt).lower()
+    text = instructions(prompt)
     for name, words in COMPOSITIONS.items():
         if any(re.search(rf"\b{re.escape(w)}\b", text) for w in words):
             return name
@@ -204,7 +204,7 @@ def composition(prompt: str) -> str | None:
 
 def parse_subjects(prompt: str) -> list[Subject]:
     """The subjects in order of mention, with count, colour, size and relations."""
-    text = _QUOTES.sub(" , ", prompt).lower()
+    text = instructions(prompt, gap=" , ")  # a quoted string ends a clause
     for words in STYLES.values():
         for w in words:
             after = r"(?= (?:sketch|drawing|style|art))" if w in THING_STYLES else ""
