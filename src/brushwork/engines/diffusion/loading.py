@@ -151,7 +151,6 @@ class Warm:
         self.model: str | None = None
         self.pipelines: dict[str, Any] = {}
         self.device = "cpu"
-        self.applied: list[str] = []
         self.preview: Any = None  # previews.LatentPreview for this model's VAE
 
     def pipeline(self, model: Model, cls_name: str, options: Options) -> Any:
@@ -201,7 +200,7 @@ class Warm:
         )
         pipe.to(self.device)
         pipe.set_progress_bar_config(disable=True)
-        self.applied = speed_up(pipe, options, self.device)
+        applied = speed_up(pipe, options, self.device)
         self.pipelines = {model.pipeline: pipe}
         self.model = model.name
         log.info(
@@ -210,7 +209,7 @@ class Warm:
             path,
             self.device,
             time.perf_counter() - started,
-            ", ".join(self.applied) or "no speed-ups",
+            ", ".join(applied) or "no speed-ups",
         )
 
 

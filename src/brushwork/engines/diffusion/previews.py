@@ -73,7 +73,6 @@ class LatentPreview:
             [z.transpose(0, 2, 3, 1).reshape(-1, c), np.ones((n * h * w, 1))], 1
         )
         self.matrix, *_ = np.linalg.lstsq(features, small.reshape(-1, 3), rcond=None)
-        self.channels = c
 
     def image(self, latents: np.ndarray, size: tuple[int, int]) -> Image.Image:
         """(C, h, w) latents in the denoiser's space → an RGB preview of ``size``."""
