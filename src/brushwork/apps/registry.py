@@ -85,6 +85,13 @@ class Registry:
             self._engines[app_id] = cast(Engine, cls(*self.spec(app_id).args))
         return self._engines[app_id]
 
+    def importable(self, app_id: str) -> Engine | None:
+        """The engine object, or None when its module cannot be imported."""
+        try:
+            return self.engine(app_id)
+        except (ImportError, AttributeError):
+            return None
+
     def unavailable_reason(self, app_id: str) -> str | None:
         try:
             return self.engine(app_id).unavailable_reason()

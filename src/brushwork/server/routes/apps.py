@@ -34,7 +34,7 @@ class RunRequest(BaseModel):
 
 def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
     reason = svc.registry.unavailable_reason(spec.id)
-    engine = svc.registry.engine(spec.id) if reason is None or spec.args else None
+    engine = svc.registry.importable(spec.id)  # capabilities show even when unavailable
     caps = engine.capabilities() if engine is not None else None
     out: dict[str, Any] = {
         "id": spec.id,
