@@ -1,11 +1,14 @@
-"""The gpt-image-2 app contract (SPEC §1, §3, §5) as code: the one source of its rules.
+"""The gpt-image-2 app contract (SPEC §1, §3, §5, §6) as code: the one source of its rules.
 
 This module owns the input schema (:class:`AppInput`), the size rules and the
 separate :func:`fit_size` helper, the task status numbers, the output shape and
-the gpt-image-2 token/price estimate. The server validates with it, the OpenAPI
-and the web form are generated from it, the SDK and CLI read it. It depends on
-pydantic and the standard library only (the SDK imports it), and it never
-decodes images: rules about decoded pixels live in ``imaging``.
+the gpt-image-2 token/price estimate, and the typed answers of the API
+(:class:`Task`, :class:`FileRef`, :class:`AppInfo`, the webhook payload, the
+OpenAI-compatible responses and stream events). The server validates with it and
+renders its answers from it, the OpenAPI and the web form are generated from it,
+the SDK and CLI read it. It depends on pydantic and the standard library only (the
+SDK imports it), and it never decodes images: rules about decoded pixels live in
+``imaging``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any, Literal
 
@@ -270,16 +275,18 @@ def parse_input(raw: Any) -> AppInput:
     try:
         return AppInput.model_validate(raw)
     except ValidationError as exc:
-        raise _translate(exc) from None
+        raise input_error(dict(exc.errors()[0])) from None
 
 
 _BOUNDS = {"n": (1, MAX_N), "output_compression": (0, 100), "seed": (0, 2**63 - 1)}
 
 
-def _translate(exc: ValidationError) -> InvalidInput:
-    """pydantic's first error → one message that names the rule and the value."""
-    err = exc.errors()[0]
+def input_error(err: dict[str, Any]) -> InvalidInput:
+    """One pydantic error of an app input (``loc`` inside the input) → one message that names
+    the rule and the value."""
     loc = [str(p) for p in err["loc"]]
+    if not loc and err["type"] in {"model_type", "model_attributes_type", "dict_type"}:
+        return InvalidInput("input must be a JSON object", param="input")
     param = loc[0] if loc else None
     value = err.get("input")
     kind = err["type"]
@@ -329,20 +336,6 @@ def text_tokens(prompt: str) -> int:
     return sum(max(1, math.ceil(len(p) / 4)) for p in pieces)
 
 
-class FileRef(BaseModel):
-    """A stored file as the API returns it."""
-
-    uri: str
-    filename: str
-    content_type: str
-    size: int
-
-
-class AppOutput(BaseModel):
-    images: list[FileRef]
-    output_meta: dict[str, Any]
-
-
 def output_meta(
     *,
     prompt: str,
@@ -389,3 +382,329 @@ def _count_sizes(sizes: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
     for size in sizes:
         counts[size] = counts.get(size, 0) + 1
     return counts
+
+
+# ---------------------------------------------------------------- typed answers (SPEC §3, §5)
+#
+# What the API returns, as models: the routes render these, the OpenAPI documents them, and
+# generated clients are built from that OpenAPI. Each keeps the exact JSON the API has always
+# sent; ``extra="allow"`` marks the places where engines add their own keys.
+
+
+def iso(ts: float | None) -> str | None:
+    """A stored epoch time as the API shows it (ISO 8601, UTC)."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+class FileRef(BaseModel):
+    """A stored file as an output lists it (SPEC §3): ``uri`` returns the bytes to the owner."""
+
+    uri: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class PreviewRef(FileRef):
+    """A partial render published on a task's stream."""
+
+    partial_image_index: int
+
+
+class UploadedFile(FileRef):
+    """``POST /files``: the upload's id and where it lives."""
+
+    id: str
+
+
+class FileLink(BaseModel):
+    """``POST /files/{id}/link``: a URL that downloads the file without a key until it expires."""
+
+    url: str
+    expires_at: str
+
+
+class TextInputMeta(BaseModel):
+    type: Literal["text"] = "text"
+    tokens: int
+
+
+class ImageInputMeta(BaseModel):
+    type: Literal["image"] = "image"
+    width: int
+    height: int
+    count: int
+
+
+class OutputExtra(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    mode: Mode
+    quality: ResolvedQuality
+    engine: str
+
+
+class ImageOutputMeta(BaseModel):
+    type: Literal["image"] = "image"
+    width: int
+    height: int
+    count: int
+    extra: OutputExtra
+
+
+class Usage(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class Cost(BaseModel):
+    currency: Literal["USD"] = "USD"
+    estimated: float
+
+
+class OutputMeta(BaseModel):
+    """SPEC §3 ``output_meta``: what pricing needs, read from the real outputs. Engines add
+    their own keys beside these (``seed``, ``timings``, ``attributions``, notes)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    inputs: list[TextInputMeta | ImageInputMeta]
+    outputs: list[ImageOutputMeta]
+    usage: Usage
+    cost: Cost | None = Field(None, description="only where the app has a price table")
+
+
+class AppOutput(BaseModel):
+    """SPEC §3: exactly ``n`` images and the metadata pricing needs."""
+
+    images: list[FileRef]
+    output_meta: OutputMeta
+
+
+class ErrorInfo(BaseModel):
+    """The SPEC §4 error fields, as a failed task carries them."""
+
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class WebhookAttempt(BaseModel):
+    """One delivery attempt of a task's webhook, recorded on the task."""
+
+    attempt: int
+    webhook_id: str
+    at: int
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+
+class Task(BaseModel):
+    """The SPEC §5 task envelope, as every route, stream and webhook shows it."""
+
+    id: str
+    app: str
+    status: TaskStatus
+    status_name: str
+    input: dict[str, Any] = Field(description="the app input as recorded (file references)")
+    output: AppOutput | None
+    error: ErrorInfo | None
+    logs: str
+    progress: int = Field(ge=0, le=100)
+    session_id: str | None
+    webhook: str | None
+    webhook_state: Literal["pending", "delivered", "failed"] | None
+    webhook_attempts: list[WebhookAttempt]
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    completed_at: str | None
+
+    @classmethod
+    def from_record(cls, row: Mapping[str, Any], files_base: str) -> Task:
+        """A stored task (epoch times, ``/files/{id}`` URIs) as the API shows it."""
+        status = TaskStatus(row["status"])
+        # the store wrote these values through this contract: constructed, not re-validated
+        # (rendering stays cheap); tests validate recorded answers against the model
+        fields: dict[str, Any] = {
+            "id": row["id"],
+            "app": row["app"],
+            "status": status,
+            "status_name": status.name,
+            "input": row["input"],
+            "output": absolute_output(row["output"], files_base),
+            "error": row["error"],
+            "logs": row["logs"],
+            "progress": row["progress"],
+            "session_id": row["session_id"],
+            "webhook": row["webhook"],
+            "webhook_state": row["webhook_state"],
+            "webhook_attempts": row["webhook_attempts"] or [],
+            "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]),
+            "started_at": iso(row["started_at"]),
+            "completed_at": iso(row["completed_at"]),
+        }
+        return cls.model_construct(**fields)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body; built from stored values, so it is dumped without re-validation."""
+        return {name: getattr(self, name) for name in type(self).model_fields} | {
+            "status": int(self.status)
+        }
+
+
+def absolute_output(output: Mapping[str, Any] | None, files_base: str) -> dict[str, Any] | None:
+    """Stored outputs hold ``/files/{id}``; clients get ``{base}/files/{id}``. A copy."""
+    if not output:
+        return None if output is None else dict(output)
+    out: dict[str, Any] = {**output, "images": [_absolute(i, files_base) for i in output["images"]]}
+    if "preview" in out:
+        out["preview"] = _absolute(out["preview"], files_base)
+    return out
+
+
+def _absolute(ref: Mapping[str, Any], files_base: str) -> dict[str, Any]:
+    uri = ref.get("uri", "")
+    return {**ref, "uri": files_base.rstrip("/") + uri if uri.startswith("/") else uri}
+
+
+class TaskUpdate(BaseModel):
+    """One ``update`` event of ``GET /tasks/{id}/stream`` (its SSE id replays from there)."""
+
+    id: str
+    at: float = Field(description="when it happened, epoch seconds")
+    status: TaskStatus
+    status_name: str
+    progress: int
+    logs: str | None = None
+    output: AppOutput | None = None
+    error: ErrorInfo | None = None
+    preview: PreviewRef | None = None
+
+
+class TaskPage(BaseModel):
+    """``GET /tasks``: newest first; pass ``next_cursor`` as ``cursor`` for the next page."""
+
+    data: list[Task]
+    has_more: bool
+    next_cursor: str | None
+
+
+class WebhookPayload(BaseModel):
+    """SPEC §5: the body POSTed to a task's webhook when it reaches 9, 10 or 11."""
+
+    id: str
+    status: TaskStatus
+    output: AppOutput | None
+    error: ErrorInfo | None
+    session_id: str | None
+    created_at: str
+    updated_at: str
+
+
+class AssetLicence(BaseModel):
+    license: str
+    attribution: str
+    model_config = ConfigDict(extra="allow")
+
+
+class ModelInfo(BaseModel):
+    """A diffusers app's weights: which model, where on this machine, under what licence."""
+
+    name: str
+    repo: str
+    license: str
+    weights: str | None
+    steps: dict[str, int]
+
+
+class AppInfo(BaseModel):
+    """``GET /apps`` (a listing) and ``GET /apps/{namespace}/{name}`` (with schemas)."""
+
+    model_config = ConfigDict(extra="allow")  # an engine's own details (plugins)
+
+    id: str
+    namespace: str
+    name: str
+    description: str
+    engine: str
+    available: bool
+    unavailable_reason: str | None = Field(description="why it cannot run here, or null")
+    modes: list[Mode] | None = Field(None, description="null when the engine cannot be imported")
+    max_images: int | None = None
+    device: str | None = None
+    assets: dict[str, AssetLicence] | None = Field(
+        None, description="the studio's asset sources with licence and attribution"
+    )
+    model: ModelInfo | None = None
+    input_schema: dict[str, Any] | None = Field(None, description="JSON schema (describe only)")
+    output_schema: dict[str, Any] | None = Field(None, description="JSON schema (describe only)")
+
+
+class AppList(BaseModel):
+    data: list[AppInfo]
+
+
+# ---------------------------------------------------------------- OpenAI-compatible (SPEC §6)
+
+
+class ImageData(BaseModel):
+    b64_json: str | None = None
+    url: str | None = None
+
+
+class InputTokensDetails(BaseModel):
+    text_tokens: int
+    image_tokens: int
+
+
+class ImagesUsage(Usage):
+    input_tokens_details: InputTokensDetails
+
+
+class ImagesResponse(BaseModel):
+    """OpenAI's Images API answer, as ``/v1/images/generations`` and ``/edits`` send it."""
+
+    created: int
+    data: list[ImageData]
+    size: str
+    quality: ResolvedQuality
+    output_format: OutputFormat
+    background: Literal["opaque", "transparent"]
+    usage: ImagesUsage
+
+
+class ImageStreamEvent(BaseModel):
+    """One server-sent event of a streamed image call: ``image_generation.partial_image`` /
+    ``.completed`` (edits: ``image_edit.*``); ``usage`` only on completed events."""
+
+    type: Literal[
+        "image_generation.partial_image",
+        "image_generation.completed",
+        "image_edit.partial_image",
+        "image_edit.completed",
+    ]
+    b64_json: str
+    created_at: int
+    size: str
+    quality: str
+    background: str
+    output_format: str
+    partial_image_index: int | None = None
+    usage: ImagesUsage | None = None
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "brushwork"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

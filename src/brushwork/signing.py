@@ -1,8 +1,10 @@
-"""Standard Webhooks signatures: sign on the server, verify in the receiver (SDK).
+"""Signatures: Standard Webhooks deliveries, and signed file links.
 
 ``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``
-keyed by the base64 part of a ``whsec_`` secret. Standard library only, so the
-SDK can ship :func:`verify_webhook` without new dependencies.
+keyed by the base64 part of a ``whsec_`` secret. A file link carries ``expires``
+and ``signature`` (hex HMAC-SHA256 of ``"{file_id}.{expires}"`` under a server
+secret) so that a plain GET fetches the file until it expires. Standard library
+only, so the SDK can ship :func:`verify_webhook` without new dependencies.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from brushwork.errors import BrushworkError
+from brushwork.errors import BrushworkError, Forbidden
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 TOLERANCE_SECONDS = 5 * 60
@@ -73,3 +75,22 @@ def verify_webhook(
             parsed: dict[str, Any] = json.loads(body)
             return parsed
     raise WebhookVerificationError("no signature matches")
+
+
+def link_signature(secret: bytes, file_id: str, expires: int) -> str:
+    """The ``signature`` query value of a link to ``file_id`` that expires at ``expires``."""
+    return hmac.new(secret, f"{file_id}.{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def link_query(secret: bytes, file_id: str, expires: int) -> dict[str, str]:
+    return {"expires": str(expires), "signature": link_signature(secret, file_id, expires)}
+
+
+def check_link(
+    secret: bytes, file_id: str, expires: str, signature: str, now: float | None = None
+) -> None:
+    """Raise :class:`Forbidden` (403) unless the link is well formed, fresh and signed."""
+    if not expires.isdigit() or int(expires) < (time.time() if now is None else now):
+        raise Forbidden("this file link has expired or is malformed", param="expires")
+    if not hmac.compare_digest(signature, link_signature(secret, file_id, int(expires))):
+        raise Forbidden("this file link's signature is not valid", param="signature")

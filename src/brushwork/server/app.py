@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from brushwork import __version__
 from brushwork.server import errors
-from brushwork.server.routes import apps, files, health, openai_compat, tasks, web
+from brushwork.server.openai import router as openai
+from brushwork.server.routes import apps, files, health, tasks, web
 from brushwork.server.services import Services
 from brushwork.settings import Settings
 from brushwork.tasks.recovery import Reaper
@@ -61,7 +62,7 @@ def create_app(
     app.state.services = services
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, apps, tasks, files, openai_compat, web):
+    for module in (health, apps, tasks, files, openai, web):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.mount("/web", web.static_files(), name="web")
     return app

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from brushwork.contract import input_error
 from brushwork.errors import (
     BrushworkError,
     InvalidInput,
@@ -66,6 +67,9 @@ def error_response(exc: BrushworkError) -> JSONResponse:
 def _validation_error(exc: RequestValidationError) -> InvalidInput:
     err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request", "type": ""}
     loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    if loc[:1] == ["input"] and (loc[1:] or err.get("type") != "missing"):
+        # the app input inside a run request: the contract's own messages (SPEC §1)
+        return input_error({**err, "loc": tuple(loc[1:])})
     param = loc[0] if loc else None
     where = ".".join(loc) or "request body"
     if err.get("type") == "missing":

@@ -1,14 +1,17 @@
-"""Submitting a task and waiting for it: shared by ``/apps/run`` and the OpenAI endpoints.
+"""Submitting a task and following it: shared by ``/apps/run``, the task stream and the
+OpenAI endpoints.
 
 ``submit`` runs every check a request must pass before a task exists (app
 available, input rules, moderation, file references) and then records and
-queues the task; ``wait_until_done`` follows it in the store without blocking
-the event loop.
+queues the task; ``wait_until_done`` waits for its end and ``follow_task`` yields
+each of its events, both without blocking the event loop.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -18,8 +21,10 @@ from brushwork.apps import moderation
 from brushwork.contract import AppInput, TaskStatus, parse_input
 from brushwork.errors import InvalidInput, RateLimited
 from brushwork.server import inputs
-from brushwork.server.services import Services
+from brushwork.server.services import Services, poll_interval
 from brushwork.tasks.events import FALLBACK_SECONDS, woken
+
+HEARTBEAT_SECONDS = 15.0
 
 
 def check_webhook_url(url: str) -> None:
@@ -52,7 +57,7 @@ def submit(
     files_base: str,
     *,
     app: str,
-    raw_input: Any,
+    raw_input: AppInput | dict[str, Any],
     webhook: str | None = None,
     session_id: str | None = None,
     options: dict[str, Any] | None = None,
@@ -61,7 +66,7 @@ def submit(
     svc.limiter.take(who)
     svc.registry.require_available(app)
     check_room(svc, app, who)
-    inp = parse_input(raw_input)
+    inp = raw_input if isinstance(raw_input, AppInput) else parse_input(raw_input)
     check_capabilities(svc, app, inp)
     moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:
@@ -119,3 +124,51 @@ async def wait_until_done(svc: Services, task_id: str, request: Request) -> dict
                 return row
             remaining = deadline - time.monotonic()
             await woken(ended, min(FALLBACK_SECONDS, max(0.0, remaining)))
+
+
+@dataclass(frozen=True)
+class Update:
+    """An event of the task's log, in order; ``seq`` is its stream id (replay after it)."""
+
+    seq: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The task is terminal and every event was yielded: its final row."""
+
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """Nothing happened for ``HEARTBEAT_SECONDS``: a stream sends a keep-alive."""
+
+
+async def follow_task(
+    svc: Services, request: Request, task_id: str, after: int = 0
+) -> AsyncIterator[Update | Ended | Quiet]:
+    """Every event of a task after ``after``, then :class:`Ended`; stops early when the client
+    leaves. Woken by change notices, else it reads the store (5 ms at first, then 50 ms)."""
+    started = last_beat = time.monotonic()
+    with svc.events.watch(task_id) as changed:
+        while True:
+            for seq, payload in await run_in_threadpool(svc.store.events_after, task_id, after):
+                after = seq
+                yield Update(seq, payload)
+            status = await run_in_threadpool(svc.store.status_of, task_id)
+            if status is not None and status.is_terminal():
+                if not await run_in_threadpool(svc.store.events_after, task_id, after):
+                    row = await run_in_threadpool(svc.store.get_task, task_id)
+                    assert row is not None
+                    yield Ended(row)
+                    return
+                continue  # the end was written after the read above: send its events first
+            if await request.is_disconnected():
+                return
+            now = time.monotonic()
+            if now - last_beat > HEARTBEAT_SECONDS:
+                last_beat = now
+                yield Quiet()
+            await woken(changed, poll_interval(now - started))

@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 
+from brushwork.contract import Task, WebhookPayload
 from brushwork.errors import BrushworkError
 from brushwork.files.fetch import Policy, open_pinned
 from brushwork.signing import sign
-from brushwork.tasks.store import Store, task_json
+from brushwork.tasks.store import Store
 
 log = logging.getLogger("brushwork.webhooks")
 
@@ -33,9 +34,10 @@ LEASE_SECONDS = 60.0
 
 
 def payload(row: dict[str, Any], files_base: str) -> bytes:
-    task = task_json(row, files_base)
-    keys = ("id", "status", "output", "error", "session_id", "created_at", "updated_at")
-    return json.dumps({k: task[k] for k in keys}, separators=(",", ":")).encode()
+    """The signed body: a :class:`WebhookPayload` of the task as the API shows it."""
+    task = Task.from_record(row, files_base).to_json()
+    body = {k: task[k] for k in WebhookPayload.model_fields}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 class Dispatcher:

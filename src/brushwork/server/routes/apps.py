@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from brushwork.apps.registry import AppSpec
-from brushwork.contract import AppInput, AppOutput, TaskStatus
+from brushwork.contract import AppInfo, AppInput, AppList, AppOutput, Task, TaskStatus
+from brushwork.server.routes.tasks import task_response
 from brushwork.server.runs import submit, wait_until_done
 from brushwork.server.services import Services, owner, services
-from brushwork.tasks.store import task_json
 
 router = APIRouter(tags=["apps"])
 
@@ -23,7 +23,7 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     app: str = Field(description="App id, e.g. brushwork/studio")
-    input: dict[str, Any] = Field(description="The app input (see GET /apps/{ns}/{name})")
+    input: AppInput = Field(description="The app input (see GET /apps/{ns}/{name})")
     webhook: str | None = Field(None, description="Called when the task ends (9, 10, 11)")
     wait: bool = Field(False, description="Answer with the finished task")
     session_id: str | None = Field(None, max_length=200)
@@ -32,11 +32,11 @@ class RunRequest(BaseModel):
     )
 
 
-def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
+def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> AppInfo:
     reason = svc.registry.unavailable_reason(spec.id)
     engine = svc.registry.importable(spec.id)  # capabilities show even when unavailable
     caps = engine.capabilities() if engine is not None else None
-    out: dict[str, Any] = {
+    info: dict[str, Any] = {
         "id": spec.id,
         "namespace": spec.namespace,
         "name": spec.name,
@@ -46,31 +46,42 @@ def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> dict[str, Any]:
         "unavailable_reason": reason,
     }
     if caps is not None:
-        out["modes"] = sorted(caps.modes)
-        out["max_images"] = caps.max_images
-        out["device"] = caps.device
+        info |= {"modes": sorted(caps.modes), "max_images": caps.max_images, "device": caps.device}
     details = getattr(engine, "details", None)
     if schemas and callable(details):  # the full description only: listing stays cheap
-        out.update(details())
+        info.update(details())
     if schemas:
-        out["input_schema"] = AppInput.model_json_schema()
-        out["output_schema"] = AppOutput.model_json_schema()
-    return out
+        info["input_schema"] = AppInput.model_json_schema()
+        info["output_schema"] = AppOutput.model_json_schema()
+    return AppInfo.model_validate(info)
 
 
-@router.get("/apps", operation_id="list_apps")
-def list_apps(request: Request, _: str = Depends(owner)) -> dict[str, Any]:
+def _json(info: AppInfo) -> dict[str, Any]:
+    return info.model_dump(mode="json", exclude_unset=True)
+
+
+@router.get("/apps", operation_id="list_apps", response_model=AppList)
+def list_apps(request: Request, _: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    return {"data": [describe(s, svc, schemas=False) for s in svc.registry.apps.values()]}
+    apps = [_json(describe(s, svc, schemas=False)) for s in svc.registry.apps.values()]
+    return JSONResponse({"data": apps})
 
 
-@router.get("/apps/{namespace}/{name}", operation_id="get_app")
-def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)) -> dict[str, Any]:
+@router.get("/apps/{namespace}/{name}", operation_id="get_app", response_model=AppInfo)
+def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    return describe(svc.registry.spec(f"{namespace}/{name}"), svc, schemas=True)
+    return JSONResponse(
+        _json(describe(svc.registry.spec(f"{namespace}/{name}"), svc, schemas=True))
+    )
 
 
-@router.post("/apps/run", operation_id="run_app", status_code=202)
+@router.post(
+    "/apps/run",
+    operation_id="run_app",
+    status_code=202,
+    response_model=Task,
+    responses={200: {"model": Task, "description": "the finished task (wait: true)"}},
+)
 async def run_app(body: RunRequest, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     base = svc.files_base(request)
@@ -94,4 +105,4 @@ async def run_app(body: RunRequest, request: Request, who: str = Depends(owner))
     )
     assert row is not None
     done = TaskStatus(row["status"]).is_terminal()
-    return JSONResponse(task_json(row, base), status_code=200 if body.wait and done else 202)
+    return task_response(row, base, 200 if body.wait and done else 202)

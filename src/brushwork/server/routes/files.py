@@ -2,40 +2,40 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from brushwork.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from brushwork.contract import FileLink, UploadedFile, iso
+from brushwork.errors import InvalidInput, NotFound, PayloadTooLarge
 from brushwork.files.store import safe_filename
 from brushwork.imaging.codecs import sniff_format
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
 from brushwork.server.services import Services, owner, services
-from brushwork.tasks.store import iso
+from brushwork.signing import check_link, link_query
+from brushwork.tasks.store import FileRecord
 
 router = APIRouter(tags=["files"])
+LINK_SECRET = "file-links"  # noqa: S105 - the name of a stored secret
 
 
-def file_json(record: Any, base: str) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "uri": f"{base.rstrip('/')}/files/{record.id}",
-        "filename": record.filename,
-        "content_type": record.content_type,
-        "size": record.size,
-    }
+def uploaded(record: FileRecord, base: str) -> UploadedFile:
+    return UploadedFile(
+        id=record.id,
+        uri=f"{base.rstrip('/')}/files/{record.id}",
+        filename=record.filename,
+        content_type=record.content_type,
+        size=record.size,
+    )
 
 
-@router.post("/files", operation_id="upload_file", status_code=201)
+@router.post("/files", operation_id="upload_file", status_code=201, response_model=UploadedFile)
 async def upload_file(
     request: Request, file: UploadFile, who: str = Depends(owner)
-) -> dict[str, Any]:
+) -> UploadedFile:
     svc = services(request)
     unknown = sorted(set((await request.form()).keys()) - {"file"})
     if unknown:
@@ -54,15 +54,10 @@ async def upload_file(
         filename=safe_filename(file.filename, "upload"),
         content_type=content_type,
     )
-    return file_json(record, svc.files_base(request))
+    return uploaded(record, svc.files_base(request))
 
 
 MAX_LINK_SECONDS = 7 * 24 * 3600
-
-
-def _signature(svc: Services, file_id: str, expires: int) -> str:
-    message = f"{file_id}.{expires}".encode()
-    return hmac.new(svc.store.server_secret("file-links"), message, hashlib.sha256).hexdigest()
 
 
 @router.post("/files/{file_id}/link", operation_id="link_file", status_code=201)
@@ -71,24 +66,21 @@ def link_file(
     request: Request,
     who: str = Depends(owner),
     expires_in: int = Query(3600, ge=1, le=MAX_LINK_SECONDS, description="seconds"),
-) -> dict[str, Any]:
+) -> FileLink:
     """A link that downloads the file without a key until it expires."""
     svc = services(request)
     if svc.store.get_file(file_id, who) is None:
         raise NotFound(f"file {file_id!r} not found", param="id")
     expires = int(time.time()) + expires_in
-    query = urlencode({"expires": expires, "signature": _signature(svc, file_id, expires)})
+    query = urlencode(link_query(svc.store.server_secret(LINK_SECRET), file_id, expires))
     base = svc.files_base(request).rstrip("/")
-    return {"url": f"{base}/files/{file_id}?{query}", "expires_at": iso(expires)}
+    return FileLink(url=f"{base}/files/{file_id}?{query}", expires_at=str(iso(expires)))
 
 
 def _signed(svc: Services, file_id: str, expires: str | None, signature: str | None) -> bool:
     if expires is None or signature is None:
         return False
-    if not expires.isdigit() or int(expires) < time.time():
-        raise Forbidden("this file link has expired or is malformed", param="expires")
-    if not hmac.compare_digest(signature, _signature(svc, file_id, int(expires))):
-        raise Forbidden("this file link's signature is not valid", param="signature")
+    check_link(svc.store.server_secret(LINK_SECRET), file_id, expires, signature)
     return True
 
 

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from brushwork.contract import TaskStatus
+from brushwork.contract import Task, TaskPage, TaskStatus, TaskUpdate, absolute_output
 from brushwork.errors import Conflict, InvalidInput, NotFound
-from brushwork.server.services import Services, owner, poll_interval, services
-from brushwork.tasks.events import woken
-from brushwork.tasks.store import absolute_output, task_json
+from brushwork.server.runs import Ended, Quiet, follow_task
+from brushwork.server.services import Services, owner, services
 
 router = APIRouter(tags=["tasks"])
-HEARTBEAT_SECONDS = 15.0
 
 
 def _task(svc: Services, task_id: str, who: str) -> dict[str, Any]:
@@ -28,19 +25,23 @@ def _task(svc: Services, task_id: str, who: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/tasks/{task_id}", operation_id="get_task")
-def get_task(task_id: str, request: Request, who: str = Depends(owner)) -> dict[str, Any]:
+def task_response(row: dict[str, Any], base: str, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(Task.from_record(row, base).to_json(), status_code=status_code)
+
+
+@router.get("/tasks/{task_id}", operation_id="get_task", response_model=Task)
+def get_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    return task_json(_task(svc, task_id, who), svc.files_base(request))
+    return task_response(_task(svc, task_id, who), svc.files_base(request))
 
 
-@router.get("/tasks", operation_id="list_tasks")
+@router.get("/tasks", operation_id="list_tasks", response_model=TaskPage)
 def list_tasks(
     request: Request,
     who: str = Depends(owner),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, pattern=r"^[0-9]+$", description="next_cursor of a page"),
-) -> dict[str, Any]:
+) -> JSONResponse:
     svc = services(request)
     before = None
     if cursor is not None:
@@ -50,34 +51,51 @@ def list_tasks(
     rows = svc.store.list_tasks(who, limit=limit + 1, before=before)
     page, more = rows[:limit], len(rows) > limit
     base = svc.files_base(request)
-    return {
-        "data": [task_json(r, base) for r in page],
-        "has_more": more,
-        "next_cursor": str(page[-1]["seq"]) if more else None,
-    }
+    return JSONResponse(
+        {
+            "data": [Task.from_record(r, base).to_json() for r in page],
+            "has_more": more,
+            "next_cursor": str(page[-1]["seq"]) if more else None,
+        }
+    )
 
 
-@router.post("/tasks/{task_id}/cancel", operation_id="cancel_task")
-def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> dict[str, Any]:
+@router.post("/tasks/{task_id}/cancel", operation_id="cancel_task", response_model=Task)
+def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     _task(svc, task_id, who)
     svc.store.update(task_id, status=TaskStatus.CANCELLED, log="cancelled by request\n")
     svc.events.notify(task_id)
-    return task_json(_task(svc, task_id, who), svc.files_base(request))
+    return task_response(_task(svc, task_id, who), svc.files_base(request))
 
 
 @router.post(
-    "/tasks/{task_id}/webhook/redeliver", operation_id="redeliver_webhook", status_code=202
+    "/tasks/{task_id}/webhook/redeliver",
+    operation_id="redeliver_webhook",
+    status_code=202,
+    response_model=Task,
 )
-def redeliver_webhook(task_id: str, request: Request, who: str = Depends(owner)) -> dict[str, Any]:
+def redeliver_webhook(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     _task(svc, task_id, who)
     if not svc.store.redeliver_webhook(task_id):
         raise Conflict("only a finished task that has a webhook can be delivered again", param="id")
-    return task_json(_task(svc, task_id, who), svc.files_base(request))
+    return task_response(_task(svc, task_id, who), svc.files_base(request), 202)
 
 
-@router.get("/tasks/{task_id}/stream", operation_id="stream_task")
+STREAM_DOC = (
+    "Server-sent events: `update` (a TaskUpdate, its SSE id replays with Last-Event-ID), "
+    "then `done` (the final Task)."
+)
+
+
+@router.get(
+    "/tasks/{task_id}/stream",
+    operation_id="stream_task",
+    response_class=StreamingResponse,
+    description=STREAM_DOC,
+    responses={200: {"content": {"text/event-stream": {"schema": TaskUpdate.model_json_schema()}}}},
+)
 async def stream_task(
     task_id: str,
     request: Request,
@@ -89,7 +107,7 @@ async def stream_task(
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     base = svc.files_base(request)
     return StreamingResponse(
-        _events(svc, request, task_id, who, after, base),
+        _events(svc, request, task_id, after, base),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -101,30 +119,16 @@ def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
 
 
 async def _events(
-    svc: Services, request: Request, task_id: str, who: str, after: int, base: str
+    svc: Services, request: Request, task_id: str, after: int, base: str
 ) -> AsyncIterator[str]:
-    started = last_beat = time.monotonic()
     yield "retry: 1000\n\n"
-    with svc.events.watch(task_id) as changed:  # woken by change notices, else it polls
-        while True:
-            events = await run_in_threadpool(svc.store.events_after, task_id, after)
-            for seq, payload in events:
-                after = seq
-                data = {"id": task_id, **payload}
-                if "output" in data:
-                    data["output"] = absolute_output(data["output"], base)
-                yield sse("update", data, seq)
-            status = await run_in_threadpool(svc.store.status_of, task_id)
-            if status is not None and status.is_terminal():
-                if not await run_in_threadpool(svc.store.events_after, task_id, after):
-                    row = await run_in_threadpool(_task, svc, task_id, who)
-                    yield sse("done", task_json(row, base))
-                    return
-                continue
-            if await request.is_disconnected():
-                return
-            now = time.monotonic()
-            if now - last_beat > HEARTBEAT_SECONDS:
-                last_beat = now
-                yield ": keep-alive\n\n"
-            await woken(changed, poll_interval(now - started))
+    async for item in follow_task(svc, request, task_id, after):
+        if isinstance(item, Ended):
+            yield sse("done", Task.from_record(item.row, base).to_json())
+        elif isinstance(item, Quiet):
+            yield ": keep-alive\n\n"
+        else:
+            data = {"id": task_id, **item.payload}
+            if "output" in data:
+                data["output"] = absolute_output(data["output"], base)
+            yield sse("update", data, item.seq)

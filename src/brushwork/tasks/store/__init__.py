@@ -1,0 +1,54 @@
+"""The task store: one database (SQLite by default, PostgreSQL when outgrown), in rooms.
+
+``tables`` (the schema the migrations read), ``records`` (tasks and their event log: every
+status change goes through one helper that also publishes it), ``keys`` (API keys, signing
+secrets), ``outbox`` (webhook deliveries), ``workers`` (who is alive, what each holds) and
+``files`` (the files index). :class:`Store` joins them over one engine and migrates the
+schema when it opens. It knows nothing of HTTP, engines or the queue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+
+from brushwork.tasks.store.files import FileIndex, FileRecord
+from brushwork.tasks.store.keys import DEV_OWNER, Keys
+from brushwork.tasks.store.outbox import Outbox
+from brushwork.tasks.store.records import TaskRecords
+from brushwork.tasks.store.tables import HELD, new_id
+from brushwork.tasks.store.workers import Workers
+
+__all__ = ["DEV_OWNER", "HELD", "FileRecord", "Store", "new_id"]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # the API and the workers share one file safely
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Store(TaskRecords, Keys, Outbox, Workers, FileIndex):
+    def __init__(self, url: str | Path):
+        """``url``: a SQLAlchemy URL (SQLite or PostgreSQL), or a SQLite file path."""
+        if isinstance(url, Path):
+            url = f"sqlite:///{url}"
+        if url.startswith("sqlite"):
+            path = Path(url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        from brushwork.tasks.migrations import upgrade
+
+        upgrade(self.engine)
+        self.on_change = None
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
