@@ -147,3 +147,23 @@ def test_an_unreachable_store_is_503_in_the_envelope_and_recovers(api: Api) -> N
         store.engine = working
     assert api.http.get("/health").status_code == 200
     assert api.run({"prompt": "x"}).status_code == 202
+
+
+def test_every_status_change_is_published_requeue_and_create_included(api: Api) -> None:
+    """Other API servers learn of changes through ``on_change`` (Redis); a re-queue after a lost
+    worker and a new task are changes too."""
+    store = api.worker.store
+    seen: list[str] = []
+    store.on_change = seen.append
+    task_id = store.create_task(
+        owner="o", app="brushwork/studio", input={"prompt": "x"}, file_ids={}, queued=True
+    )["id"]
+    assert seen == [task_id]
+    claim(api, task_id, "gone-worker")
+    seen.clear()
+    assert store.requeue(task_id, "gone-worker", "re-queued: test\n")
+    assert seen == [task_id]
+    assert store.status_of(task_id) == TaskStatus.QUEUED
+    seen.clear()
+    assert not store.requeue(task_id, "gone-worker", "again\n")  # nothing held: no change
+    assert seen == []

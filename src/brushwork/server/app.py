@@ -8,8 +8,11 @@ from multiprocessing.queues import Queue as MPQueue
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from brushwork import __version__
+from brushwork.contract import ImageStreamEvent, TaskUpdate, WebhookPayload
 from brushwork.server import errors
 from brushwork.server.openai import router as openai
 from brushwork.server.routes import apps, files, health, tasks, web
@@ -65,4 +68,28 @@ def create_app(
     for module in (health, apps, tasks, files, openai, web):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.mount("/web", web.static_files(), name="web")
+    document_models(app, (TaskUpdate, ImageStreamEvent, WebhookPayload))
     return app
+
+
+EVENT_REF = "#/components/schemas/{model}"
+
+
+def document_models(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
+    """Put models that no JSON route returns (stream events, the webhook body) among the
+    OpenAPI components, where the event-stream answers refer to them by name."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            _, defs = models_json_schema(
+                [(m, "serialization") for m in models], ref_template=EVENT_REF
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in defs.get("$defs", {}).items():
+                components.setdefault(name, definition)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from brushwork.contract import ImagesResponse, ImageStreamEvent, ModelCard, ModelList
+from brushwork.contract import ImagesResponse, ModelCard, ModelList
 from brushwork.errors import InvalidInput
 from brushwork.server.openai import serving
 from brushwork.server.openai.protocol import GPT_IMAGE_ALIASES, edit_body, json_body
@@ -18,9 +18,10 @@ from brushwork.server.services import owner, services
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 # with stream: true the answer is server-sent events, one ImageStreamEvent each
+EVENTS = {"$ref": "#/components/schemas/ImageStreamEvent"}  # documented by create_app
 ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"text/event-stream": {"schema": ImageStreamEvent.model_json_schema()}},
+        "content": {"text/event-stream": {"schema": EVENTS}},
         "description": "the images (JSON), or with stream: true their events (SSE)",
     }
 }

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from brushwork.contract import Task, TaskPage, TaskStatus, TaskUpdate, absolute_output
+from brushwork.contract import Task, TaskPage, TaskStatus, absolute_output
 from brushwork.errors import Conflict, InvalidInput, NotFound
 from brushwork.server.runs import Ended, Quiet, follow_task
 from brushwork.server.services import Services, owner, services
@@ -83,6 +83,7 @@ def redeliver_webhook(task_id: str, request: Request, who: str = Depends(owner))
     return task_response(_task(svc, task_id, who), svc.files_base(request), 202)
 
 
+EVENTS = {"$ref": "#/components/schemas/TaskUpdate"}  # documented by create_app
 STREAM_DOC = (
     "Server-sent events: `update` (a TaskUpdate, its SSE id replays with Last-Event-ID), "
     "then `done` (the final Task)."
@@ -94,7 +95,7 @@ STREAM_DOC = (
     operation_id="stream_task",
     response_class=StreamingResponse,
     description=STREAM_DOC,
-    responses={200: {"content": {"text/event-stream": {"schema": TaskUpdate.model_json_schema()}}}},
+    responses={200: {"content": {"text/event-stream": {"schema": EVENTS}}}},
 )
 async def stream_task(
     task_id: str,
