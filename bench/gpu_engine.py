@@ -32,7 +32,6 @@ tiny random models (a check that the script works, not a benchmark).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -47,8 +46,9 @@ import torch  # noqa: E402
 
 from brushwork.engines.base import Request  # noqa: E402
 from brushwork.engines.diffusion import MODELS, DiffusersEngine  # noqa: E402
-from brushwork.engines.diffusion.loading import WARM, Options, speed_up  # noqa: E402
+from brushwork.engines.diffusion.loading import WARM, speed_up  # noqa: E402
 from brushwork.engines.diffusion.synthetic import build  # noqa: E402
+from brushwork.settings import DiffusersSettings as Options  # noqa: E402
 
 PROMPT = "a lighthouse on a rocky coast at dawn, a sign that says OPEN"
 APP_OF = {"flux-schnell": "diffusers/flux-schnell", "qwen-image": "diffusers/qwen-image"}
@@ -159,8 +159,8 @@ def bench_model(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]
         return
 
     engine = DiffusersEngine(APP_OF[model])
-    engine.options = dataclasses.replace(
-        Options(device=device, steps=steps, compile=False, channels_last=False), max_batch=4
+    engine.options = Options(
+        device=device, steps=steps, compile=False, channels_last=False, max_batch=4
     )
     WARM.pipelines, WARM.model, WARM.device = {MODELS[model].pipeline: pipe}, model, device
 

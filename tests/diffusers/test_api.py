@@ -140,5 +140,6 @@ def test_each_device_gets_one_worker_for_the_large_models(
     monkeypatch.setenv("BRUSHWORK_DIFFUSERS_DEVICE", "auto")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     monkeypatch.setattr("brushwork.engines.diffusion.loading._gpu_count", lambda: 2)
+    settings = Settings(data_dir=tmp_path, workers=2)  # settings are read once, at start
     pinned = [s for s in plan_slots(settings, ["diffusers/sdxl"]) if s.name.startswith("device-")]
     assert [s.env for s in pinned] == [{"CUDA_VISIBLE_DEVICES": "0"}, {"CUDA_VISIBLE_DEVICES": "1"}]

@@ -107,7 +107,7 @@ def test_n_beyond_one_batch_runs_further_calls(
     tiny_models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = DiffusersEngine("diffusers/sdxl")
-    monkeypatch.setattr(engine, "options", dataclasses.replace(engine.options, max_batch=2))
+    monkeypatch.setattr(engine, "options", engine.options.model_copy(update={"max_batch": 2}))
     events = Events()
     images = engine.run(request("generate", n=5), events, lambda: False)
     assert len(images) == 5 and len({im.tobytes() for im in images}) == 5
@@ -221,7 +221,7 @@ def test_weights_are_found_in_the_hugging_face_cache(
     (repo_dir / "refs" / "main").write_text("0123abc")
     monkeypatch.setenv("BRUSHWORK_MODELS_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    assert find_weights(model) == snapshot
+    assert find_weights(model, tmp_path / "empty") == snapshot
     WARM.drop()
     images = DiffusersEngine("diffusers/flux-schnell").run(
         request("generate"), Events(), lambda: False

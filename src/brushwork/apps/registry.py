@@ -1,7 +1,9 @@
 """App ids → engines. Engines are imported lazily by dotted name, so listing apps is cheap.
 
-An operator adds apps with ``BRUSHWORK_PLUGINS="namespace/name=module:Class"``
-(a class that follows ``engines.base.Engine``), the way ComfyUI takes custom nodes.
+Each built-in engine is built with its part of the settings (``Settings.studio``,
+``.diffusers``, ``.openai``) as ``config``. An operator adds apps with
+``BRUSHWORK_PLUGINS="namespace/name=module:Class"`` (a class that follows
+``engines.base.Engine``, built without arguments), the way ComfyUI takes custom nodes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, cast
 
 from brushwork.engines.base import Engine
 from brushwork.errors import InvalidInput, NotFound
+from brushwork.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class AppSpec:
     description: str
     priced: bool = False
     args: tuple[str, ...] = ()  # passed to the engine's constructor
+    config: str | None = None  # the settings group passed as ``config=``
 
     @property
     def namespace(self) -> str:
@@ -36,7 +40,11 @@ def _diffusers_apps() -> tuple[AppSpec, ...]:
 
     return tuple(
         AppSpec(
-            app.id, "brushwork.engines.diffusion:DiffusersEngine", app.description, args=(app.id,)
+            app.id,
+            "brushwork.engines.diffusion:DiffusersEngine",
+            app.description,
+            args=(app.id,),
+            config="diffusers",
         )
         for app in APPS.values()
     )
@@ -48,12 +56,14 @@ BUILTIN_APPS = (
         "brushwork.engines.studio:StudioEngine",
         "CPU, offline compositor: procedural scenes, exact text, classical photo edits. "
         "Not a neural model.",
+        config="studio",
     ),
     AppSpec(
         "openai/gpt-image-2",
         "brushwork.engines.openai_engine:OpenAIEngine",
         "OpenAI's gpt-image-2 through the official SDK, with your OPENAI_API_KEY.",
         priced=True,
+        config="openai",
     ),
     *_diffusers_apps(),
 )
@@ -67,8 +77,9 @@ def parse_plugin(entry: str) -> AppSpec:
 
 
 class Registry:
-    def __init__(self, plugins: list[str] | None = None):
-        specs = list(BUILTIN_APPS) + [parse_plugin(p) for p in plugins or []]
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        specs = list(BUILTIN_APPS) + [parse_plugin(p) for p in settings.plugins]
         self.apps = {spec.id: spec for spec in specs}
         self._engines: dict[str, Engine] = {}
 
@@ -82,7 +93,9 @@ class Registry:
         if app_id not in self._engines:
             module_name, _, cls_name = self.spec(app_id).engine.partition(":")
             cls: Any = getattr(importlib.import_module(module_name), cls_name)
-            self._engines[app_id] = cast(Engine, cls(*self.spec(app_id).args))
+            spec = self.spec(app_id)
+            kwargs = {"config": getattr(self.settings, spec.config)} if spec.config else {}
+            self._engines[app_id] = cast(Engine, cls(*spec.args, **kwargs))
         return self._engines[app_id]
 
     def importable(self, app_id: str) -> Engine | None:

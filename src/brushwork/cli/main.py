@@ -1,13 +1,17 @@
-"""``brushwork`` commands: serve, run, app list|get|run, task get, keys create, demo.
+"""``brushwork`` commands: serve, worker, run, app list|get|run, task get, keys, db, models,
+assets, demo.
 
-Client commands talk to a server through the SDK (``BRUSHWORK_BASE_URL``,
-``BRUSHWORK_API_KEY``); on a terminal long work shows a rich progress bar,
-and ``--json`` prints machine-readable results for scripts.
+Server commands (serve, worker, keys, db, models, assets) read ``Settings`` from the
+environment; a flag given on the command line wins over it, an option left out leaves it
+alone. SDK commands (run, app, task) talk to a server through the SDK
+(``BRUSHWORK_BASE_URL``, ``BRUSHWORK_API_KEY``); on a terminal long work shows a rich
+progress bar, and ``--json`` prints machine-readable results for scripts.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -27,7 +31,7 @@ from rich.progress import (
 )
 
 from brushwork.client._sync import Client, inference
-from brushwork.contract import CONTENT_TYPES, fit_size, parse_size
+from brushwork.contract import CONTENT_TYPES, TaskStatus, fit_size, parse_size
 from brushwork.errors import BrushworkError
 
 app = typer.Typer(
@@ -57,6 +61,7 @@ out = Console()
 BaseUrl = Annotated[str | None, typer.Option("--base-url", envvar="BRUSHWORK_BASE_URL")]
 ApiKey = Annotated[str | None, typer.Option("--api-key", envvar="BRUSHWORK_API_KEY")]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where tasks and files live")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
 def main() -> None:
@@ -74,9 +79,25 @@ def _client(base_url: str | None, api_key: str | None) -> Client:
 
 
 def _settings(**overrides: Any) -> Any:
+    """The environment's settings with the flags that were given (None: not given) on top."""
     from brushwork.settings import Settings  # server side: only for server commands
 
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        console.print(f"[red]refusing to start:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _warn_unknown_variables() -> None:
+    from brushwork.settings import unknown_variables
+
+    for line in unknown_variables():
+        console.print(f"[yellow]warning:[/yellow] {line}")
+
+
+def _print_json(value: Any) -> None:
+    out.print_json(json.dumps(value, default=str))
 
 
 # ---------------------------------------------------------------- server side
@@ -84,41 +105,50 @@ def _settings(**overrides: Any) -> Any:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8420,
+    host: Annotated[
+        str | None, typer.Option(help="address to listen on [default: 127.0.0.1]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on [default: 8420]")] = None,
     data_dir: DataDir = None,
-    dev: Annotated[bool, typer.Option(help="no API key needed; loopback only")] = False,
+    dev: Annotated[
+        bool | None, typer.Option("--dev/--no-dev", help="no API key needed; loopback only")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="worker processes (default: cores)")] = None,
     no_workers: Annotated[
         bool, typer.Option("--no-workers", help="API only; run `brushwork worker` elsewhere")
     ] = False,
 ) -> None:
-    """Start the API server and its worker processes."""
+    """Start the API server and its worker processes (BRUSHWORK_* settings, flags on top)."""
     from brushwork.cli.serve import serve as run_server
 
-    try:
-        settings = _settings(host=host, port=port, data_dir=data_dir, dev=dev, workers=workers)
-    except ValueError as exc:
-        console.print(f"[red]refusing to start:[/red] {exc}")
-        raise typer.Exit(2) from None
+    _warn_unknown_variables()
+    settings = _settings(host=host, port=port, data_dir=data_dir, dev=dev, workers=workers)
     run_server(settings, announce=console.print, workers=not no_workers)
 
 
 @app.command()
 def worker(
     data_dir: DataDir = None,
-    workers: Annotated[int, typer.Option(help="worker processes (one per device)")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="worker processes (one per device) [default: BRUSHWORK_WORKERS or 1]"),
+    ] = None,
     apps: Annotated[
         str | None, typer.Option(help="serve only these apps (comma-separated)")
     ] = None,
 ) -> None:
     """Run worker processes without an API server; SIGTERM lets each finish its task first."""
+    import os
+
     from brushwork.apps.registry import Registry
     from brushwork.cli.serve import run_workers
 
-    settings = _settings(data_dir=data_dir, workers=workers)
+    _warn_unknown_variables()
+    # compat: a standalone worker runs one process unless told otherwise (not one per core)
+    default = None if os.environ.get("BRUSHWORK_WORKERS") else 1
+    settings = _settings(data_dir=data_dir, workers=workers or default)
     chosen = [a.strip() for a in apps.split(",") if a.strip()] if apps else None
-    unknown = sorted(set(chosen or []) - set(Registry(settings.plugins).apps))
+    unknown = sorted(set(chosen or []) - set(Registry(settings).apps))
     if unknown:
         console.print(f"[red]unknown app(s):[/red] {', '.join(unknown)}")
         raise typer.Exit(2)
@@ -143,13 +173,17 @@ def keys_create(
 
 
 @keys_cmd.command("list")
-def keys_list(data_dir: DataDir = None) -> None:
+def keys_list(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """List keys (prefix, name, state) and each key's webhook signing secret."""
     from datetime import UTC, datetime
 
     from brushwork.tasks.store import Store
 
-    for key in Store(_settings(data_dir=data_dir).database).list_keys():
+    keys = Store(_settings(data_dir=data_dir).database).list_keys()
+    if as_json:
+        _print_json(keys)
+        return
+    for key in keys:
         made = datetime.fromtimestamp(key["created_at"], UTC).strftime("%Y-%m-%d %H:%M")
         state = "revoked" if key["revoked_at"] else "active"
         typer.echo(
@@ -181,48 +215,64 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     out.print(f"schema at revision {current(store.engine)}")
 
 
-# ---------------------------------------------------------------- client side
-
-
 @assets_cmd.command("install")
 def assets_install() -> None:
     """Fetch the studio's assets from the npm registry into BRUSHWORK_ASSETS (idempotent)."""
     from brushwork.engines.studio import assets
 
     try:
-        assets.install(announce=out.print)
+        assets.install(_settings().studio.assets, announce=out.print)
     except Exception as exc:  # network, integrity: say what failed, keep what was there
         console.print(f"[red]assets not installed: {exc}[/red]")
         raise typer.Exit(1) from None
 
 
 @assets_cmd.command("list")
-def assets_list() -> None:
+def assets_list(as_json: AsJson = False) -> None:
     """Where the assets are, how many, and each source's licence and attribution."""
     from brushwork.engines.studio import assets
 
-    reason = assets.missing_reason()
+    root = _settings().studio.assets
+    reason = assets.missing_reason(root)
     if reason is not None:
         console.print(f"[yellow]{reason}[/yellow]")
         raise typer.Exit(1)
-    library = assets.library()
+    library = assets.library(root)
     kinds: dict[str, int] = {}
     for entry in library.entries:
         kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
+    if as_json:
+        _print_json({"root": str(library.root), "counts": kinds, "licenses": library.licenses})
+        return
     out.print(f"{library.root}: " + ", ".join(f"{n} {k}s" for k, n in sorted(kinds.items())))
     for key, info in library.licenses.items():
         out.print(f"  {key:<10} {info['license']:<12} {info['attribution']}")
 
 
 @models_cmd.command("list")
-def models_list() -> None:
+def models_list(as_json: AsJson = False) -> None:
     """Each model: its repository, licence, which apps use it, and where its weights are."""
-    from brushwork.engines.diffusion.catalog import APPS, MODELS, find_weights, models_dir
+    from brushwork.engines.diffusion.catalog import APPS, MODELS, find_weights
 
-    out.print(f"models directory: {models_dir()} (BRUSHWORK_MODELS_DIR)")
+    models_dir = _settings().diffusers.models_dir
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": m.name,
+                    "repo": m.repo,
+                    "license": m.license,
+                    "apps": [a.id for a in APPS.values() if a.model == m.name],
+                    "weights": find_weights(m, models_dir),
+                }
+                for m in MODELS.values()
+            ]
+        )
+        return
+    out.print(f"models directory: {models_dir} (BRUSHWORK_MODELS_DIR)")
     for model in MODELS.values():
         apps = ", ".join(a.id for a in APPS.values() if a.model == model.name)
-        where = find_weights(model)
+        where = find_weights(model, models_dir)
         state = f"[green]{where}[/green]" if where else "[yellow]not on this machine[/yellow]"
         out.print(f"[bold]{model.name}[/bold]  {model.repo}  ({model.license})")
         out.print(f"    apps: {apps}\n    weights: {state}")
@@ -233,7 +283,7 @@ def models_pull(
     name: Annotated[str, typer.Argument(help="a model name from `brushwork models list`")],
 ) -> None:
     """Download a model's weights into the models directory (the only command that downloads)."""
-    from brushwork.engines.diffusion.catalog import MODELS, models_dir
+    from brushwork.engines.diffusion.catalog import MODELS
 
     if name not in MODELS:
         console.print(f"[red]unknown model {name!r}; known: {', '.join(MODELS)}[/red]")
@@ -244,10 +294,13 @@ def models_pull(
         console.print("[red]install the GPU extra first: pip install 'brushwork[diffusers]'[/red]")
         raise typer.Exit(1) from None
     model = MODELS[name]
-    target = models_dir() / name
+    target = _settings().diffusers.models_dir / name
     out.print(f"downloading {model.repo} ({model.license}) into {target}")
     snapshot_download(model.repo, local_dir=target)
     out.print(f"done: the apps using {name} load it from {target}")
+
+
+# ---------------------------------------------------------------- through the SDK
 
 
 def _progress_bar() -> Progress:
@@ -304,7 +357,7 @@ def _save(client: Client, task: dict[str, Any], target: Path, many: bool) -> lis
 
 
 def _finish(client: Client, task: dict[str, Any], target: Path | None, as_json: bool) -> None:
-    if task.get("status") != 9:
+    if TaskStatus.parse(task.get("status", 0)) != TaskStatus.COMPLETED:
         error = (task.get("error") or {}).get("message", task.get("status_name"))
         console.print(
             f"[red]task {task.get('id')} {task.get('status_name', '').lower()}:[/red] {error}"
@@ -377,10 +430,14 @@ def run(
 
 
 @app_cmd.command("list")
-def app_list(base_url: BaseUrl = None, api_key: ApiKey = None) -> None:
+def app_list(base_url: BaseUrl = None, api_key: ApiKey = None, as_json: AsJson = False) -> None:
     """List the apps this server offers."""
     with _client(base_url, api_key) as client:
-        for item in client.apps.list():
+        apps = client.apps.list()
+        if as_json:
+            _print_json(apps)
+            return
+        for item in apps:
             state = (
                 "available" if item["available"] else f"unavailable: {item['unavailable_reason']}"
             )
@@ -388,8 +445,13 @@ def app_list(base_url: BaseUrl = None, api_key: ApiKey = None) -> None:
 
 
 @app_cmd.command("get")
-def app_get(app_id: str, base_url: BaseUrl = None, api_key: ApiKey = None) -> None:
-    """Describe an app, with its input and output schema."""
+def app_get(
+    app_id: str,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    as_json: AsJson = True,  # noqa: ARG001 - always JSON; the flag is accepted like elsewhere
+) -> None:
+    """Describe an app, with its input and output schema (JSON)."""
     with _client(base_url, api_key) as client:
         out.print_json(json.dumps(client.apps.get(app_id)))
 
@@ -429,8 +491,9 @@ def task_get(
     follow_: Annotated[bool, typer.Option("-f", "--follow", help="follow until it ends")] = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
+    as_json: AsJson = True,  # noqa: ARG001 - always JSON; the flag is accepted like elsewhere
 ) -> None:
-    """Show a task; with -f, follow its progress until it ends."""
+    """Show a task (JSON); with -f, follow its progress until it ends."""
     with _client(base_url, api_key) as client:
         task = (
             follow(client, client.tasks.stream(task_id)) if follow_ else client.tasks.get(task_id)
@@ -470,6 +533,8 @@ def demo(
         cmd += ["--data-dir", str(data_dir)]
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(cmd)  # noqa: S603 - our own interpreter and module, fixed args
+    # SIGTERM (a supervisor, `kill`) stops the server it started, as Ctrl-C does
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         wait_healthy(base, proc, timeout=60)
         console.print(f"generating a sample: {DEMO_PROMPT!r}")
@@ -487,3 +552,7 @@ def demo(
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

@@ -2,7 +2,8 @@
 
 Workers are separate processes (engines are not thread-safe and must never
 block the API); they are started with ``spawn`` so no engine state is shared,
-and restarted if one dies. A task a dead worker held is failed, not lost.
+and restarted if one dies. A task a dead worker held is re-queued once (its
+second loss fails it), never lost: ``tasks/recovery``.
 """
 
 from __future__ import annotations
@@ -47,13 +48,13 @@ class Slot:
     env: dict[str, str]
 
 
-def device_slots() -> list[dict[str, str]]:
+def device_slots(device: str) -> list[dict[str, str]]:
     """One environment per device for the workers of exclusive (large-model) engines.
 
     Each visible NVIDIA GPU gets its own worker pinned by ``CUDA_VISIBLE_DEVICES``;
-    with none found (or an explicit ``BRUSHWORK_DIFFUSERS_DEVICE``) there is one.
+    with none found (or an explicit device, ``BRUSHWORK_DIFFUSERS_DEVICE``) there is one.
     """
-    if os.environ.get("BRUSHWORK_DIFFUSERS_DEVICE", "auto") == "auto" and (gpus := visible_gpus()):
+    if device == "auto" and (gpus := visible_gpus()):
         return [{"CUDA_VISIBLE_DEVICES": gpu} for gpu in gpus]
     return [{}]
 
@@ -61,7 +62,7 @@ def device_slots() -> list[dict[str, str]]:
 def plan_slots(settings: Settings, apps: list[str] | None, prefix: str = "") -> list[Slot]:
     """Shared workers (one per core by default) for light engines; for engines that hold a
     large model, one worker per device, so each GPU holds one warm pipeline."""
-    registry = Registry(settings.plugins)
+    registry = Registry(settings)
     wanted = apps or list(registry.apps)
     exclusive = [
         a
@@ -75,7 +76,8 @@ def plan_slots(settings: Settings, apps: list[str] | None, prefix: str = "") -> 
     ]
     if exclusive:
         slots += [
-            Slot(f"{prefix}device-{i + 1}", exclusive, env) for i, env in enumerate(device_slots())
+            Slot(f"{prefix}device-{i + 1}", exclusive, env)
+            for i, env in enumerate(device_slots(settings.diffusers.device))
         ]
     return slots
 
@@ -94,7 +96,7 @@ class WorkerPool:
         self.settings = settings
         self.store = store
         self.apps = apps
-        self.queue = TaskQueue(settings.queue, apps=apps or list(Registry(settings.plugins).apps))
+        self.queue = TaskQueue(settings.queue, apps=apps or list(Registry(settings).apps))
         self.ctx = mp.get_context("spawn")
         self.doorbell: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
         self.finished: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
@@ -187,11 +189,8 @@ def serve(settings: Settings, announce: Any = print, workers: bool = True) -> No
         requeued, failed = requeued + again, failed + lost
     if requeued or failed:
         announce(f"tasks interrupted by the last stop: {requeued} re-queued, {failed} failed")
-    registry = Registry(settings.plugins)
-    for app_id in registry.apps:
-        reason = registry.unavailable_reason(app_id)
-        if reason is not None:
-            announce(f"app {app_id} is unavailable: {reason}")
+    for line in unavailable_summary(Registry(settings)):
+        announce(line)
     if workers:
         pool.start()
     mode = "dev mode, no API key needed" if settings.dev else "API key required"
@@ -208,6 +207,32 @@ def serve(settings: Settings, announce: Any = print, workers: bool = True) -> No
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     finally:
         pool.stop()
+
+
+def unavailable_summary(registry: Registry) -> list[str]:
+    """One line per kind of reason the apps that cannot run here have, not one per app."""
+    groups: dict[tuple[bool, str], list[str]] = {}
+    for app_id in registry.apps:
+        reason = registry.unavailable_reason(app_id)
+        if reason is None:
+            continue
+        engine = registry.importable(app_id)
+        gpu = engine is not None and engine.capabilities().exclusive
+        groups.setdefault((gpu, _gist(reason)), []).append(app_id)
+    lines = []
+    for (gpu, gist), apps in groups.items():
+        if len(apps) == 1:
+            lines.append(f"app {apps[0]} is unavailable: {gist}")
+        else:
+            lines.append(f"{len(apps)} {'GPU ' if gpu else ''}apps are unavailable: {gist}")
+    return lines
+
+
+def _gist(reason: str) -> str:
+    """A reason without the one app's details, so that apps with the same cause group."""
+    if reason.startswith("no weights for"):
+        return "they have no weights on this machine: `brushwork models list`"
+    return reason
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -52,7 +52,7 @@ class AsyncClient:
             "POST", "/apps/run", json=c.run_body(params, True), timeout=None
         )
         task = response.json()
-        return c.finished(await self.tasks.wait(task["id"]) if task["status"] < 9 else task)
+        return c.finished(await self.tasks.wait(task["id"]) if not c.is_terminal(task) else task)
 
     async def _upload_inputs(self, params: dict[str, Any]) -> dict[str, Any]:
         params = copy.deepcopy(params)
@@ -91,7 +91,7 @@ class AsyncTasks:
     async def wait(self, task_id: str, *, poll: float = 0.25) -> dict[str, Any]:
         while True:
             task = await self.get(task_id)
-            if task["status"] >= 9:
+            if c.is_terminal(task):
                 return task
             await asyncio.sleep(poll)
 

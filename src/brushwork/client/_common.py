@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from brushwork.contract import TaskStatus
 from brushwork.errors import BrushworkError, TaskError, from_envelope
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8420"
@@ -47,17 +48,25 @@ def raise_for(response: httpx.Response) -> None:
     raise from_envelope(response.status_code, body)
 
 
+def status_of(task: dict[str, Any]) -> TaskStatus:
+    return TaskStatus.parse(task.get("status", TaskStatus.RECEIVED))
+
+
+def is_terminal(task: dict[str, Any]) -> bool:
+    return status_of(task).is_terminal()
+
+
 def finished(task: dict[str, Any]) -> dict[str, Any]:
     """Return a finished task, or raise TaskError when it failed or was cancelled."""
-    status = task.get("status")
-    if status == 10:
+    status = status_of(task)
+    if status == TaskStatus.FAILED:
         error = task.get("error") or {}
         raise TaskError(
             f"task {task.get('id')} failed: {error.get('message', 'unknown error')}",
             task=task,
             code=error.get("code"),
         )
-    if status == 11:
+    if status == TaskStatus.CANCELLED:
         raise TaskError(f"task {task.get('id')} was cancelled", task=task, code="cancelled")
     return task
 

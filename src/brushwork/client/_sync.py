@@ -54,7 +54,7 @@ class Client:
         if not wait:
             return self.request("POST", "/apps/run", json=c.run_body(params, False)).json()
         task = self.request("POST", "/apps/run", json=c.run_body(params, True), timeout=None).json()
-        return c.finished(self.tasks.wait(task["id"]) if task["status"] < 9 else task)
+        return c.finished(self.tasks.wait(task["id"]) if not c.is_terminal(task) else task)
 
     def _upload_inputs(self, params: dict[str, Any]) -> dict[str, Any]:
         params = copy.deepcopy(params)
@@ -92,7 +92,7 @@ class Tasks:
     def wait(self, task_id: str, *, poll: float = 0.25) -> dict[str, Any]:
         while True:
             task = self.get(task_id)
-            if task["status"] >= 9:
+            if c.is_terminal(task):
                 return task
             time.sleep(poll)
 

@@ -1,7 +1,8 @@
 """The ``openai`` engine: forwards generate and edit to OpenAI's Images API (gpt-image-2).
 
-Configured by ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` (plus ``BRUSHWORK_OPENAI_MODEL``,
-``BRUSHWORK_OPENAI_TIMEOUT`` seconds and ``BRUSHWORK_OPENAI_RETRIES``). It sends what
+Configured by ``Settings.openai``: ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` (plus
+``BRUSHWORK_OPENAI_MODEL``, ``BRUSHWORK_OPENAI_TIMEOUT`` seconds and
+``BRUSHWORK_OPENAI_RETRIES``). It sends what
 gpt-image-2 accepts: size as ``WxH``, quality, n, output_format,
 output_compression, moderation, several images and a mask (alpha convention) on
 edits. OpenAI's errors map onto SPEC §4; rate limits are retried with backoff by
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from brushwork.errors import (
     RateLimited,
 )
 from brushwork.imaging import codecs
+from brushwork.settings import OpenAISettings
 
 NATIVE_MAX_EDGE = 3840  # gpt-image-2 takes any valid size directly
 
@@ -51,12 +52,13 @@ def mask_png(edit: np.ndarray) -> bytes:
 class OpenAIEngine:
     name = "openai"
 
-    def __init__(self) -> None:
-        self.api_key = os.environ.get("OPENAI_API_KEY")
-        self.base_url = os.environ.get("OPENAI_BASE_URL") or None
-        self.model = os.environ.get("BRUSHWORK_OPENAI_MODEL", "gpt-image-2")
-        self.timeout = float(os.environ.get("BRUSHWORK_OPENAI_TIMEOUT", "300"))
-        self.retries = int(os.environ.get("BRUSHWORK_OPENAI_RETRIES", "3"))
+    def __init__(self, config: OpenAISettings | None = None) -> None:
+        config = config or OpenAISettings.from_env()
+        self.api_key = config.api_key
+        self.base_url = config.base_url
+        self.model = config.model
+        self.timeout = config.timeout
+        self.retries = config.retries
         self._client: Any = None
 
     def unavailable_reason(self) -> str | None:

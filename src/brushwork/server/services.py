@@ -36,7 +36,7 @@ class Services:
         finished: MPQueue[Any] | None = None,
     ) -> Services:
         store = Store(settings.database)
-        registry = Registry(settings.plugins)
+        registry = Registry(settings)
         queue = TaskQueue(settings.queue, doorbell, apps=list(registry.apps))
         store.on_change = queue.publish_change if queue.redis is not None else None
         return cls(

@@ -106,7 +106,7 @@ class Worker:
         self.finished = finished
         self.store = Store(settings.database)
         self.files = open_files(settings.files_url, settings.files_dir, self.store)
-        self.registry = Registry(settings.plugins)
+        self.registry = Registry(settings)
         self.apps = apps or list(self.registry.apps)
         self.queue = TaskQueue(settings.queue, doorbell, apps=self.apps)
         if self.queue.redis is not None:  # API servers on other machines hear of every change

@@ -3,6 +3,12 @@
 // no build step, no CDN: everything it needs is served by `brushwork serve`.
 
 const $ = (sel) => document.querySelector(sel);
+// SPEC §5 status numbers, by name (contract.TaskStatus); terminal from COMPLETED on
+const TaskStatus = Object.freeze({
+  RECEIVED: 1, QUEUED: 2, SCHEDULED: 3, PREPARING: 4, SERVING: 5, SETTING_UP: 6,
+  RUNNING: 7, UPLOADING: 8, COMPLETED: 9, FAILED: 10, CANCELLED: 11,
+  isTerminal: (status) => status >= TaskStatus.COMPLETED,
+});
 const KEY = "brushwork.key";
 const state = {
   key: sessionStorage.getItem(KEY) || "",
@@ -455,7 +461,7 @@ function finish(task) {
   $("#status").textContent = task.status_name;
   $("#bar").value = task.progress;
   $("#percent").textContent = `${task.progress}%`;
-  if (task.status === 9) addResults(task, state.lastRequest);
+  if (task.status === TaskStatus.COMPLETED) addResults(task, state.lastRequest);
   else if (task.error) $("#form-error").textContent = task.error.message;
   loadHistory();
 }
@@ -538,8 +544,8 @@ async function loadHistory() {
       li.dataset.taskId = task.id;
       li.addEventListener("click", async () => {
         const full = await api(`/tasks/${task.id}`);
-        if (full.status === 9) addResults(full, { app: full.app, input: full.input });
-        else if (full.status < 9) follow(full.id);
+        if (full.status === TaskStatus.COMPLETED) addResults(full, { app: full.app, input: full.input });
+        else if (!TaskStatus.isTerminal(full.status)) follow(full.id);
       });
       return li;
     }));

@@ -201,12 +201,6 @@ APPS: dict[str, App] = {
 }
 
 
-def models_dir() -> Path:
-    """``BRUSHWORK_MODELS_DIR``, else ``~/.cache/brushwork/models``."""
-    configured = os.environ.get("BRUSHWORK_MODELS_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "brushwork" / "models"
-
-
 def hf_cache_dir() -> Path:
     """The Hugging Face hub cache, found the way huggingface_hub finds it."""
     if os.environ.get("HF_HUB_CACHE"):
@@ -229,17 +223,17 @@ def _cached_snapshot(repo: str) -> Path | None:
     return snapshots[-1] if snapshots else None
 
 
-def find_weights(model: Model) -> Path | None:
+def find_weights(model: Model, models_dir: Path) -> Path | None:
     """Where ``model``'s weights are on this machine: the models directory, then the HF cache."""
-    local = models_dir() / model.name
+    local = models_dir / model.name
     if (local / "model_index.json").is_file():
         return local
     return _cached_snapshot(model.repo)
 
 
-def missing_weights_reason(model: Model) -> str:
+def missing_weights_reason(model: Model, models_dir: Path) -> str:
     return (
-        f"no weights for {model.name} ({model.repo}): expected {models_dir() / model.name}"
+        f"no weights for {model.name} ({model.repo}): expected {models_dir / model.name}"
         f"/model_index.json or the Hugging Face cache in {hf_cache_dir()}; "
         f"run `brushwork models pull {model.name}` to download them"
     )

@@ -21,7 +21,8 @@ from PIL import Image
 
 from brushwork.engines.base import Cancelled, Capabilities, Progress, Request, fit_native
 from brushwork.engines.diffusion.catalog import APPS, MODELS, find_weights, missing_weights_reason
-from brushwork.engines.diffusion.loading import WARM, Options, gpu_present
+from brushwork.engines.diffusion.loading import WARM, gpu_present
+from brushwork.settings import DiffusersSettings
 
 TILING_PIXELS = 2_000_000  # decode above this many pixels with a tiled VAE
 
@@ -46,10 +47,10 @@ class DiffusersEngine:
 
     name = "diffusers"
 
-    def __init__(self, app_id: str) -> None:
+    def __init__(self, app_id: str, config: DiffusersSettings | None = None) -> None:
         self.app = APPS[app_id]
         self.model = MODELS[self.app.model]
-        self.options = Options.from_env()
+        self.options = config or DiffusersSettings.from_env()
 
     def unavailable_reason(self) -> str | None:
         missing = [m for m in ("torch", "diffusers", "transformers") if not _installed(m)]
@@ -58,8 +59,8 @@ class DiffusersEngine:
                 f"{', '.join(missing)} not installed: pip install 'brushwork[diffusers]' "
                 "(see the README's 'Using a GPU')"
             )
-        if find_weights(self.model) is None:
-            return missing_weights_reason(self.model)
+        if find_weights(self.model, self.options.models_dir) is None:
+            return missing_weights_reason(self.model, self.options.models_dir)
         if self.options.device == "auto" and not gpu_present():
             return (
                 "no NVIDIA GPU found; set BRUSHWORK_DIFFUSERS_DEVICE=cpu (slow) or =mps to run "
@@ -79,7 +80,7 @@ class DiffusersEngine:
 
     def details(self) -> dict[str, Any]:
         """What GET /apps/{id} adds: the model, where its weights are, their licence."""
-        path = find_weights(self.model)
+        path = find_weights(self.model, self.options.models_dir)
         return {
             "model": {
                 "name": self.model.name,

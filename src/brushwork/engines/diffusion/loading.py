@@ -12,46 +12,13 @@ import gc
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from brushwork.engines.diffusion.catalog import Model, find_weights, missing_weights_reason
+from brushwork.settings import DiffusersSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Options:
-    """How pipelines run here (``BRUSHWORK_DIFFUSERS_*``)."""
-
-    device: str = "auto"  # auto | cuda | cuda:N | cpu | mps
-    dtype: str = "auto"  # auto (bf16 on a GPU, fp32 on the CPU) | bfloat16 | float16 | float32
-    compile: bool | None = None  # torch.compile the repeated block; None = on a CUDA GPU
-    cache_threshold: float = 0.0  # first-block cache (transformers only); 0 = off
-    channels_last: bool = False  # for 2D conv nets (SDXL UNet, VAEs): slower in eager here
-    max_batch: int = 4  # images per pipeline call; more run as further calls
-    steps: int = 0  # denoising steps for every tier (tests, benchmarks); 0 = the tier table
-    max_edge: int = 0  # render no larger than this and upscale (small GPUs); 0 = the model's
-
-    @classmethod
-    def from_env(cls) -> Options:
-        env = os.environ
-
-        def flag(name: str) -> bool | None:
-            value = env.get(name, "auto").strip().lower()
-            return None if value == "auto" else value in {"1", "true", "yes", "on"}
-
-        return cls(
-            device=env.get("BRUSHWORK_DIFFUSERS_DEVICE", "auto"),
-            dtype=env.get("BRUSHWORK_DIFFUSERS_DTYPE", "auto"),
-            compile=flag("BRUSHWORK_DIFFUSERS_COMPILE"),
-            cache_threshold=float(env.get("BRUSHWORK_DIFFUSERS_CACHE", "0") or 0),
-            channels_last=bool(flag("BRUSHWORK_DIFFUSERS_CHANNELS_LAST")),
-            max_batch=max(1, int(env.get("BRUSHWORK_DIFFUSERS_MAX_BATCH", "4"))),
-            steps=max(0, int(env.get("BRUSHWORK_DIFFUSERS_STEPS", "0"))),
-            max_edge=max(0, int(env.get("BRUSHWORK_DIFFUSERS_MAX_EDGE", "0"))),
-        )
 
 
 def _gpu_count() -> int:
@@ -76,7 +43,7 @@ def gpu_present() -> bool:
     return bool(visible_gpus())
 
 
-def resolve_device(options: Options) -> str:
+def resolve_device(options: DiffusersSettings) -> str:
     if options.device != "auto":
         return options.device
     import torch
@@ -88,7 +55,7 @@ def resolve_device(options: Options) -> str:
     return "cpu"
 
 
-def resolve_dtype(options: Options, device: str) -> Any:
+def resolve_dtype(options: DiffusersSettings, device: str) -> Any:
     import torch
 
     if options.dtype != "auto":
@@ -116,7 +83,7 @@ def denoiser(pipe: Any) -> Any:
     return getattr(pipe, "transformer", None) or pipe.unet
 
 
-def speed_up(pipe: Any, options: Options, device: str) -> list[str]:
+def speed_up(pipe: Any, options: DiffusersSettings, device: str) -> list[str]:
     """Apply the speed settings; returns what was applied (for the log and the benchmark)."""
     import torch
 
@@ -153,7 +120,7 @@ class Warm:
         self.device = "cpu"
         self.preview: Any = None  # previews.LatentPreview for this model's VAE
 
-    def pipeline(self, model: Model, cls_name: str, options: Options) -> Any:
+    def pipeline(self, model: Model, cls_name: str, options: DiffusersSettings) -> Any:
         if self.model != model.name:
             self._load(model, options)
         if cls_name not in self.pipelines:
@@ -174,10 +141,10 @@ class Warm:
 
             torch.cuda.empty_cache()
 
-    def _load(self, model: Model, options: Options) -> None:
-        path = find_weights(model)
+    def _load(self, model: Model, options: DiffusersSettings) -> None:
+        path = find_weights(model, options.models_dir)
         if path is None:
-            raise FileNotFoundError(missing_weights_reason(model))
+            raise FileNotFoundError(missing_weights_reason(model, options.models_dir))
         self.drop()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub from a worker
         import transformers

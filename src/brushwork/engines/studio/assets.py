@@ -95,8 +95,11 @@ OTHER_SOURCES = (
 
 
 def assets_dir() -> Path:
-    configured = os.environ.get("BRUSHWORK_ASSETS")
-    return Path(configured) if configured else Path.home() / ".cache" / "brushwork"
+    """``BRUSHWORK_ASSETS`` (``Settings.studio.assets``) for callers without an engine."""
+    from brushwork.settings import StudioSettings
+
+    root: Path = StudioSettings.from_env().assets
+    return root
 
 
 INSTALL_HINT = "run `brushwork assets install` (make run and make test do)"
@@ -286,9 +289,10 @@ def _load(root: str) -> Library:
     )
 
 
-def library() -> Library:
+def library(root: Path | None = None) -> Library:
     """The installed assets (loaded once per process); raises with the command when missing."""
-    reason = missing_reason()
+    root = root or assets_dir()
+    reason = missing_reason(root)
     if reason is not None:
         raise RuntimeError(reason)
-    return _load(str(assets_dir()))
+    return _load(str(root))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from brushwork.engines.studio import (
 )
 from brushwork.engines.studio.prompt import Parsed, parse
 from brushwork.engines.studio.render import Stage
+from brushwork.settings import StudioSettings
 
 NATIVE_MAX_EDGE = 2048
 
@@ -34,13 +36,18 @@ NATIVE_MAX_EDGE = 2048
 class StudioEngine:
     name = "studio"
 
+    def __init__(self, config: StudioSettings | None = None) -> None:
+        self.config = config or StudioSettings.from_env()
+        self.assets = self.config.assets
+        text.configure(self.config.fonts_dir, emoji_painter(self.assets))
+
     def unavailable_reason(self) -> str | None:
-        return text.missing_requirements() or assets.missing_reason()
+        return text.missing_requirements() or assets.missing_reason(self.assets)
 
     def details(self) -> dict[str, Any]:
         """What GET /apps/brushwork/studio adds: every asset source, its licence, attribution."""
-        reason = assets.missing_reason()
-        return {"assets": None if reason else assets.library().licenses}
+        reason = assets.missing_reason(self.assets)
+        return {"assets": None if reason else assets.library(self.assets).licenses}
 
     def capabilities(self) -> Capabilities:
         return Capabilities(native_max_edge=NATIVE_MAX_EDGE)
@@ -72,15 +79,32 @@ class StudioEngine:
             if (request.mask >= 1).all():  # nothing kept: a new picture in the photo's colours
                 palette = reference.palette(request.images[0])
                 return compose(replace(parsed, colours=parsed.colours + palette), request.size,
-                               rng, request, stage)  # fmt: skip
+                               rng, request, stage, self.assets)  # fmt: skip
             return inpaint.fill(
-                request.images[0], request.mask, parsed, rng, stage, request.quality
+                request.images[0], request.mask, parsed, rng, stage, request.quality, self.assets
             )
         if request.mode == "edit":
             return reference.restage(
                 request.images, request.size, parsed, rng, request.quality, stage
             )
-        return compose(parsed, request.size, rng, request, stage)
+        return compose(parsed, request.size, rng, request, stage, self.assets)
+
+
+def emoji_painter(root: Path) -> text.EmojiPainter:
+    """Emoji drawn from the Twemoji art in ``root`` (skipped while the assets are missing)."""
+
+    def paint(image: Image.Image, cluster: str, x: int, y: int, size: int) -> None:
+        if assets.missing_reason(root) is not None:
+            return
+        library = assets.library(root)
+        code = "-".join(f"{ord(c):x}" for c in cluster if c != "\ufe0f")
+        entry = library.by_id.get(f"emoji:{code}")
+        if entry is None:
+            return
+        sprite = render.to_rgba(art.rasterise(library.svg(entry), max(4, size)))
+        image.paste(sprite, (x, y), sprite)
+
+    return paint
 
 
 def _stages(progress: Progress, index: int, request: Request) -> Stage:
@@ -104,6 +128,7 @@ def compose(
     rng: np.random.Generator,
     request: Request,
     stage: Stage | None = None,
+    assets_root: Path | None = None,
 ) -> Image.Image:
     """Text-to-image: scene, surface, subjects, light and style at the native size, upscaled,
     then the composition's text, set exactly."""
@@ -121,7 +146,7 @@ def compose(
     if stage is not None:
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
     found = subjects.parse_subjects(request.prompt) if plan.subjects else []
-    library = assets.library() if found or kind == "infographic" else None
+    library = assets.library(assets_root) if found or kind == "infographic" else None
     if found and library is not None:
         for subject in found:
             subjects.match(subject, library, rng)  # near-ties vary with the seed

@@ -18,6 +18,7 @@ fills (the synthesis is seeded).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -60,6 +61,7 @@ def fill(
     rng: np.random.Generator,
     stage: Stage | None = None,
     quality: str = "medium",
+    assets_root: Path | None = None,
 ) -> Image.Image:
     rgb = np.asarray(image.convert("RGB"))
     hole = edit > 0
@@ -73,7 +75,7 @@ def fill(
         if stage is not None:
             stage(0.5, "filled the region from its surroundings", lambda: Image.fromarray(out))
         if want == "subject":
-            out = place_subject(out, hole, parsed, rng)
+            out = place_subject(out, hole, parsed, rng, assets_root)
     result = Image.fromarray(out)
     if want == "text":
         _text_in_region(result, hole, parsed)
@@ -195,13 +197,17 @@ def recolour(rgb: np.ndarray, hole: np.ndarray, parsed: Parsed) -> np.ndarray:
 
 
 def place_subject(
-    rgb: np.ndarray, hole: np.ndarray, parsed: Parsed, rng: np.random.Generator
+    rgb: np.ndarray,
+    hole: np.ndarray,
+    parsed: Parsed,
+    rng: np.random.Generator,
+    assets_root: Path | None = None,
 ) -> np.ndarray:
     """The named thing, drawn from its art, fitted to the region, in the photo's colours."""
     found = parse_subjects(parsed.text)
-    if not found or assets.missing_reason() is not None:
+    if not found or assets.missing_reason(assets_root) is not None:
         return rgb
-    library = assets.library()
+    library = assets.library(assets_root)
     subject: Subject = found[0]
     match(subject, library, rng)
     ys, xs = np.nonzero(hole)

@@ -9,8 +9,8 @@ nothing is committed or downloaded at run time.
 from __future__ import annotations
 
 import functools
-import os
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +36,29 @@ SCRIPT_FONTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Draws one emoji cluster at (x, y) in a square of ``size`` pixels: the engine passes one in
+# that paints from its installed art, so this module needs neither the assets nor the renderer.
+EmojiPainter = Callable[[Image.Image, str, int, int, int], None]
+
+
+@dataclass
+class _Setup:
+    fonts_dir: Path | None = None
+    emoji: EmojiPainter | None = None
+
+
+_SETUP = _Setup()
+
+
+def configure(fonts_dir: Path | None, emoji: EmojiPainter | None) -> None:
+    """Set when the studio engine is built (one per process): the operator's fonts directory
+    (``Settings.studio.fonts_dir``), searched first, and how emoji are painted (none: skipped)."""
+    _SETUP.fonts_dir, _SETUP.emoji = fonts_dir, emoji
+    find_font.cache_clear()
+
+
 def font_dirs() -> list[Path]:
-    extra = os.environ.get("BRUSHWORK_FONTS_DIR")
-    dirs = [Path(extra)] if extra else []
+    dirs = [_SETUP.fonts_dir] if _SETUP.fonts_dir else []
     return dirs + [Path(d) for d in FONT_DIRS]
 
 
@@ -85,7 +105,6 @@ _SCRIPT_NAMES = {
 }
 
 
-@functools.cache
 @functools.lru_cache(maxsize=256)
 def load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM)
@@ -309,15 +328,5 @@ def draw_layout(
 
 
 def _emoji(image: Image.Image, cluster: str, x: int, y: int, size: int) -> None:
-    """One emoji drawn from the Twemoji art (skipped when the assets are not installed)."""
-    from brushwork.engines.studio import art, assets, render
-
-    if assets.missing_reason() is not None:
-        return
-    library = assets.library()
-    code = "-".join(f"{ord(c):x}" for c in cluster if c != "\ufe0f")
-    entry = library.by_id.get(f"emoji:{code}")
-    if entry is None:
-        return
-    sprite = render.to_rgba(art.rasterise(library.svg(entry), max(4, size)))
-    image.paste(sprite, (x, y), sprite)
+    if _SETUP.emoji is not None:
+        _SETUP.emoji(image, cluster, x, y, size)

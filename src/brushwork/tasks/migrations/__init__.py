@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, text
+# Alembic logs INFO lines at import and per revision on every start: nothing for an operator
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 LOCK_ID = 0x62727368  # "brsh": the PostgreSQL advisory lock that serialises migrations
