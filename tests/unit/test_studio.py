@@ -232,12 +232,12 @@ def test_text_is_never_clipped(prompt: str, size: tuple[int, int]) -> None:
         return box
 
     import brushwork.engines.studio.compositions as comp_module
-    import brushwork.engines.studio.render as render_module
+    import brushwork.engines.studio.lettering as lettering_module
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(text, "draw_layout", spy)
         m.setattr(comp_module.typo, "draw_layout", spy)
-        m.setattr(render_module.typo, "draw_layout", spy)
+        m.setattr(lettering_module.typo, "draw_layout", spy)
         (image,) = render(prompt, width=size[0], height=size[1])
     assert frame(composition(prompt), parsed) is not None
     assert boxes, "no text was drawn"

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from brushwork.engines.base import Request
-from brushwork.engines.studio import StudioEngine, assets, layout, render
+from brushwork.engines.studio import StudioEngine, assets, layout, lettering
 from brushwork.engines.studio.prompt import STYLES
 from brushwork.engines.studio.subjects import composition, match, parse_subjects
 
@@ -119,7 +119,7 @@ def test_layout_keeps_subjects_inside_and_apart_unless_asked(size, seed) -> None
 @pytest.mark.parametrize("size", [(1024, 1024), (1536, 640), (640, 1536)])
 def test_subjects_stay_below_the_title(size) -> None:
     strings = ["Summer Sale", "50% off"]
-    bottom = render.text_extent(strings, size[1], 0.05)
+    bottom = lettering.text_extent(strings, size[1], 0.05)
     assert bottom is not None and bottom < size[1]
     subjects = parse_subjects("three sailboats and a lighthouse")
     for p in layout.plan(subjects, size, np.random.default_rng(0), "ocean", bottom):

@@ -18,16 +18,20 @@ from brushwork.engines.base import Cancelled, Capabilities, Progress, Request, f
 from brushwork.engines.studio import (
     art,
     assets,
+    colour,
     compositions,
     inpaint,
     layout,
+    lettering,
+    materials,
     reference,
-    render,
+    scenes,
+    styles,
     subjects,
     text,
 )
+from brushwork.engines.studio.colour import Stage
 from brushwork.engines.studio.prompt import Parsed, parse
-from brushwork.engines.studio.render import Stage
 from brushwork.settings import StudioSettings
 
 NATIVE_MAX_EDGE = 2048
@@ -101,7 +105,7 @@ def emoji_painter(root: Path) -> text.EmojiPainter:
         entry = library.by_id.get(f"emoji:{code}")
         if entry is None:
             return
-        sprite = render.to_rgba(art.rasterise(library.svg(entry), max(4, size)))
+        sprite = colour.to_rgba(art.rasterise(library.svg(entry), max(4, size)))
         image.paste(sprite, (x, y), sprite)
 
     return paint
@@ -118,7 +122,7 @@ def _stages(progress: Progress, index: int, request: Request) -> Stage:
 
 def _rough(canvas: np.ndarray, size: tuple[int, int]) -> Image.Image:
     """The scene as a first glimpse: its broad colours only."""
-    small = render.to_image(canvas).resize((max(1, size[0] // 16), max(1, size[1] // 16)))
+    small = colour.to_image(canvas).resize((max(1, size[0] // 16), max(1, size[1] // 16)))
     return small.resize(size, Image.Resampling.BICUBIC)
 
 
@@ -137,12 +141,12 @@ def compose(
         native = fit_native((native[0] * 3 // 2, native[1] * 3 // 2), NATIVE_MAX_EDGE)
     kind = subjects.composition(request.prompt)
     plan = compositions.frame(kind, parsed)
-    canvas = render.background(parsed, native, rng, request.quality)
+    canvas = scenes.background(parsed, native, rng, request.quality)
     if kind == "infographic" and parsed.scene is None:  # a clean sheet for the steps
         sheet = [(0.0, (248, 248, 250)), (1.0, (226, 230, 238))]
-        canvas[:] = render.gradient(native[1], native[0], sheet)
+        canvas[:] = colour.gradient(native[1], native[0], sheet)
     if parsed.surface is not None or kind == "product":
-        render.surface(canvas, parsed.surface or "marble", rng, top=0.66)
+        materials.surface(canvas, parsed.surface or "marble", rng, top=0.66)
     if stage is not None:
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
     found = subjects.parse_subjects(request.prompt) if plan.subjects else []
@@ -153,7 +157,7 @@ def compose(
         below = (
             plan.subjects_top * native[1]
             if plan.subjects_top is not None
-            else render.text_extent(parsed.quoted, native[1], plan.title_top)
+            else lettering.text_extent(parsed.quoted, native[1], plan.title_top)
         )
         placed = layout.plan(found, native, rng, parsed.scene or _ground(parsed, kind), below)
         art.draw(canvas, found, placed, library, parsed.scene, request.quality)
@@ -161,11 +165,11 @@ def compose(
             {"phrase": s.phrase, "count": s.count, "asset": s.asset["id"] if s.asset else None}
             for s in found
         ]
-    render.light(canvas, parsed.light)
+    colour.light(canvas, parsed.light)
     if stage is not None:
-        stage(0.4, "painted the scene", lambda: render.to_image(canvas).resize(size))
-    canvas = render.stylise(canvas, parsed.styles, rng)
-    image = render.to_image(render.finish(canvas, rng, request.quality))
+        stage(0.4, "painted the scene", lambda: colour.to_image(canvas).resize(size))
+    canvas = styles.stylise(canvas, parsed.styles, rng)
+    image = colour.to_image(styles.finish(canvas, rng, request.quality))
     if image.size != size:
         image = image.resize(size, Image.Resampling.LANCZOS)
     if stage is not None:
@@ -204,7 +208,7 @@ def _set_text(
             assert subject.asset is not None
             used.add(str(subject.asset["license"]))
             px = max(16, min(image.size) // 5)
-            icons.append(render.to_rgba(art.sprite(subject, library, px, 1.0)))
+            icons.append(colour.to_rgba(art.sprite(subject, library, px, 1.0)))
         compositions.infographic(image, request.prompt, strings, icons, accent)
     elif not strings:
         return
@@ -215,4 +219,4 @@ def _set_text(
     elif kind == "social":
         compositions.social(image, strings, parsed.text_colour, accent)
     else:
-        render.set_text(image, strings, rng, parsed.text_colour, plan.title_top)
+        lettering.set_text(image, strings, rng, parsed.text_colour, plan.title_top)

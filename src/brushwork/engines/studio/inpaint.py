@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from brushwork.engines.studio import art, assets, render
+from brushwork.engines.studio import art, assets, colour, lettering, materials
+from brushwork.engines.studio.colour import Stage
 from brushwork.engines.studio.layout import Placed
 from brushwork.engines.studio.prompt import Parsed
-from brushwork.engines.studio.render import Stage
 from brushwork.engines.studio.subjects import Subject, match, parse_subjects
 
 REMOVE = re.compile(r"\b(remove|erase|delete|clean ?up|get rid of|take out|empty|nothing|clear)\b")
@@ -170,9 +170,9 @@ def recolour(rgb: np.ndarray, hole: np.ndarray, parsed: Parsed) -> np.ndarray:
     if material is not None and not parsed.colours:
         h, w = hole.shape
         texture = (
-            render.wood(h, w, np.random.default_rng(7))
+            materials.wood(h, w, np.random.default_rng(7))
             if material == "wood"
-            else render.marble(h, w, np.random.default_rng(7))
+            else materials.marble(h, w, np.random.default_rng(7))
         )
         tex_lab = cv2.cvtColor((texture * 255).astype(np.uint8), cv2.COLOR_RGB2LAB).astype(
             np.float32
@@ -237,7 +237,7 @@ def harmonise(sprite: np.ndarray, photo: np.ndarray, hole: np.ndarray) -> np.nda
     opaque = sprite[:, :, 3] > 0.5
     if not opaque.any():
         return sprite
-    lab = render.toward_lab(lab, lab[opaque], around, 0.25, (0.25, 0.125, 0.125))
+    lab = colour.toward_lab(lab, lab[opaque], around, 0.25, (0.25, 0.125, 0.125))
     out = sprite.copy()
     rgb2 = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
     out[:, :, :3] = rgb2.astype(np.float32) / 255
@@ -248,5 +248,5 @@ def _text_in_region(image: Image.Image, hole: np.ndarray, parsed: Parsed) -> Non
     ys, xs = np.nonzero(hole)
     x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
     region = image.crop((x0, y0, x1, y1))
-    render.set_text_in_box(region, " ".join(parsed.quoted), parsed.text_colour)
+    lettering.set_text_in_box(region, " ".join(parsed.quoted), parsed.text_colour)
     image.paste(region, (x0, y0))

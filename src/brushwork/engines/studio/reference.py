@@ -17,10 +17,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from brushwork.contract import ResolvedQuality
-from brushwork.engines.studio import art, render
+from brushwork.engines.studio import art, colour, lettering, materials, scenes, styles
+from brushwork.engines.studio.colour import Stage
 from brushwork.engines.studio.layout import Placed
 from brushwork.engines.studio.prompt import RGB, Parsed
-from brushwork.engines.studio.render import Stage
 
 RESTYLE = re.compile(r"\b(as an?|in the style of|into an?|restyle|in \w+ colou?rs|make it)\b")
 
@@ -71,7 +71,7 @@ def transfer(canvas: np.ndarray, style: Image.Image, amount: float = 0.6) -> np.
     src = cv2.cvtColor((canvas * 255).astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
     ref = cv2.cvtColor(np.asarray(style.convert("RGB").resize((128, 128))), cv2.COLOR_RGB2LAB)
     samples = src.reshape(-1, 3)
-    src = render.toward_lab(
+    src = colour.toward_lab(
         src, samples, ref.reshape(-1, 3).astype(np.float32), amount, (amount,) * 3
     )
     out = cv2.cvtColor(np.clip(src, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
@@ -92,22 +92,24 @@ def restage(
     if restyle or not wants_scene:
         canvas = np.asarray(ImageOps.fit(first, size, Image.Resampling.LANCZOS), np.float32) / 255
         if parsed.colours:
-            render.tint(canvas, parsed.colours[0], float(rng.uniform(0.3, 0.45)))
+            colour.tint(canvas, parsed.colours[0], float(rng.uniform(0.3, 0.45)))
     else:
         canvas = _new_scene(first, size, parsed, rng, quality)
     if stage is not None:
         stage(
             0.5,
             "restyled the reference" if restyle else "staged the subject",
-            lambda: render.to_image(canvas),
+            lambda: colour.to_image(canvas),
         )
     for style in references[1:]:
         canvas = transfer(canvas, style)
-    render.light(canvas, parsed.light)
-    canvas = render.stylise(canvas, parsed.styles, rng)
-    canvas = render.finish(canvas, rng, quality)
-    image = render.to_image(canvas)
-    render.set_text(image, parsed.quoted, rng, parsed.text_colour, 0.05 if parsed.quoted else None)
+    colour.light(canvas, parsed.light)
+    canvas = styles.stylise(canvas, parsed.styles, rng)
+    canvas = styles.finish(canvas, rng, quality)
+    image = colour.to_image(canvas)
+    lettering.set_text(
+        image, parsed.quoted, rng, parsed.text_colour, 0.05 if parsed.quoted else None
+    )
     return image
 
 
@@ -119,9 +121,9 @@ def _new_scene(
     quality: ResolvedQuality,
 ) -> np.ndarray:
     """The reference's subject cut out and stood in a scene built from the prompt."""
-    canvas = render.background(parsed, size, rng, quality)
+    canvas = scenes.background(parsed, size, rng, quality)
     if parsed.surface is not None:
-        render.surface(canvas, parsed.surface, rng, top=0.62)
+        materials.surface(canvas, parsed.surface, rng, top=0.62)
     alpha = cutout(first, iterations=2 if quality == "low" else 5)
     ys, xs = np.nonzero(alpha > 0.5)
     if len(xs) == 0:
