@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # the package, and tests/ for random pipelines
+
+from tests.diffusers.synthetic import build, save  # noqa: E402
 
 from brushwork.engines.base import Request  # noqa: E402
 from brushwork.engines.diffusion import APPS, MODELS, DiffusersEngine  # noqa: E402
-from brushwork.engines.diffusion.synthetic import build, save  # noqa: E402
 from brushwork.imaging.composite import keep_composite  # noqa: E402
 
 SIZE = (96, 72)

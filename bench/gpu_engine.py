@@ -40,14 +40,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # the package, and tests/ for random pipelines
 
 import torch  # noqa: E402
+from tests.diffusers.synthetic import build  # noqa: E402
 
 from brushwork.engines.base import Request  # noqa: E402
 from brushwork.engines.diffusion import MODELS, DiffusersEngine  # noqa: E402
 from brushwork.engines.diffusion.loading import WARM, speed_up  # noqa: E402
-from brushwork.engines.diffusion.synthetic import build  # noqa: E402
 from brushwork.settings import DiffusersSettings as Options  # noqa: E402
 
 PROMPT = "a lighthouse on a rocky coast at dawn, a sign that says OPEN"

@@ -19,7 +19,7 @@ ENV = {
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from brushwork.engines.diffusion.synthetic import build, save
+    from tests.diffusers.synthetic import build, save
 
     root = tmp_path_factory.mktemp("models")
     for name in MODELS:

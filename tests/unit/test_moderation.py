@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brushwork.apps import embedding
+from brushwork import embedding
 from brushwork.apps.moderation import categories, check, model_available
 from brushwork.errors import ModerationBlocked
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brushwork.apps import embedding
+from brushwork import embedding
 from brushwork.errors import ModerationBlocked
 
 

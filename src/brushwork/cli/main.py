@@ -55,7 +55,7 @@ app.add_typer(models_cmd, name="models")
 assets_cmd = typer.Typer(help="The studio engine's emoji and icon assets.", no_args_is_help=True)
 app.add_typer(assets_cmd, name="assets")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # log lines stay whole in files
 out = Console()
 
 BaseUrl = Annotated[str | None, typer.Option("--base-url", envvar="BRUSHWORK_BASE_URL")]

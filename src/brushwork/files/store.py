@@ -1,7 +1,8 @@
 """File bytes: inputs people upload and images engines make, on local disk or S3.
 
-``open_files(settings, store)`` picks the backend from ``BRUSHWORK_FILES_URL``:
-a local directory by default, or ``s3://bucket?endpoint=…&region=…`` for an
+``open_files(files_url, files_dir, store)`` picks the backend from ``files_url``
+(``BRUSHWORK_FILES_URL``): the directory ``files_dir`` when it is unset, another
+directory when it is a path, or ``s3://bucket?endpoint=…&region=…`` for an
 S3-compatible store shared by every machine. Bytes are stored first (locally:
 a temporary name renamed into place, so a crash never leaves a half-written
 file under a real id; on S3 a single PUT is atomic) and the record (owner,

@@ -64,7 +64,7 @@ def resolve_dtype(options: DiffusersSettings, device: str) -> Any:
 
 
 def qwen_processor_parts(path: Path) -> dict[str, Any]:
-    """The edit pipelines' processor, loaded without torchvision (see synthetic.qwen_processor)."""
+    """The edit pipelines' processor, loaded without torchvision (see :func:`qwen_processor`)."""
     try:
         import torchvision  # noqa: F401
 
@@ -72,11 +72,41 @@ def qwen_processor_parts(path: Path) -> dict[str, Any]:
     except ImportError:
         from transformers import Qwen2Tokenizer, Qwen2VLImageProcessor
 
-        from brushwork.engines.diffusion.synthetic import qwen_processor
-
         tokenizer = Qwen2Tokenizer.from_pretrained(path / "tokenizer", local_files_only=True)
         images = Qwen2VLImageProcessor.from_pretrained(path / "processor", local_files_only=True)
         return {"processor": qwen_processor(tokenizer, images)}
+
+
+def qwen_processor(tokenizer: Any, image_processor: Any = None) -> Any:
+    """Qwen2-VL's processor for the edit pipelines, which send it images and text only.
+
+    transformers 5 cannot construct the processor's video half without torchvision
+    (a 5 GB install for a part no image pipeline calls), so without torchvision the
+    processor is assembled with that half left empty.
+    """
+    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor
+
+    image_processor = image_processor or Qwen2VLImageProcessor()
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        processor = Qwen2VLProcessor.__new__(Qwen2VLProcessor)
+        processor.image_processor = image_processor
+        processor.tokenizer = tokenizer
+        processor.video_processor = None
+        processor.chat_template = None
+        processor.image_token = "<|image_pad|>"  # noqa: S105 - a vocabulary token
+        processor.video_token = "<|video_pad|>"  # noqa: S105
+        processor.image_token_id = tokenizer.convert_tokens_to_ids(processor.image_token)
+        processor.video_token_id = tokenizer.convert_tokens_to_ids(processor.video_token)
+        return processor
+    from transformers import Qwen2VLVideoProcessor
+
+    return Qwen2VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(),
+    )
 
 
 def denoiser(pipe: Any) -> Any:

@@ -203,7 +203,7 @@ def install(root: Path | None = None, announce: Callable[[str], None] = print) -
     """Fetch, check and unpack every package, then build the index. Idempotent."""
     import httpx
 
-    from brushwork.apps import embedding
+    from brushwork import embedding
 
     root = root or assets_dir()
     if missing_reason(root) is None:

