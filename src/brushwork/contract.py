@@ -649,6 +649,17 @@ class AppList(BaseModel):
     data: list[AppInfo]
 
 
+class Health(BaseModel):
+    """``GET /health``: 200 ``ok`` when the store and the queue answer, else 503 ``degraded``
+    naming what does not (``checks``)."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    checks: dict[str, str]
+    queue_depth: int | None = Field(None, description="only when ok")
+    workers: int | None = Field(None, description="worker processes seen recently (when ok)")
+
+
 # ---------------------------------------------------------------- OpenAI-compatible (SPEC §6)
 
 

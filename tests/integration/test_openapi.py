@@ -33,6 +33,7 @@ DOCUMENTED = {
     ("post", "/v1/images/generations", "200"): "ImagesResponse",
     ("post", "/v1/images/edits", "200"): "ImagesResponse",
     ("get", "/v1/models", "200"): "ModelList",
+    ("get", "/health", "200"): "Health",
 }
 
 
@@ -89,6 +90,7 @@ def test_recorded_answers_match_the_document(api: Api, spec: dict[str, Any]) -> 
     for app in ("brushwork/studio", "openai/gpt-image-2", "test/unavailable"):
         check(spec, "AppInfo", api.http.get(f"/apps/{app}").json())
     check(spec, "ModelList", api.http.get("/v1/models").json())
+    check(spec, "Health", api.http.get("/health").json())
     failed = api.complete({"prompt": "x"}, app="test/broken")
     assert failed["status"] == TaskStatus.FAILED
     check(spec, "Task", failed)

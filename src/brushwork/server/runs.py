@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import Request
@@ -85,6 +86,11 @@ def submit(
     )
     svc.queue.enqueue(task["id"], app)
     return task
+
+
+async def start(svc: Services, who: str, files_base: str, **call: Any) -> dict[str, Any]:
+    """:func:`submit` off the event loop (it reads the store and may fetch URLs)."""
+    return await run_in_threadpool(partial(submit, svc, who, files_base, **call))
 
 
 MODE_PARAM = {"generate": "images", "edit": "images", "inpaint": "mask"}

@@ -9,7 +9,6 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Any
 
 from fastapi import Request
@@ -32,7 +31,7 @@ from brushwork.server.openai.protocol import (
     size_param,
     to_app_input,
 )
-from brushwork.server.runs import Ended, Update, follow_task, submit, wait_until_done
+from brushwork.server.runs import Ended, Update, follow_task, start, wait_until_done
 from brushwork.server.services import Services, services
 
 
@@ -61,17 +60,14 @@ async def run(request: Request, who: str, body: dict[str, Any], kind: str) -> Re
         inp["mask"] = body["mask"]
     base = svc.files_base(request)
     try:
-        task = await run_in_threadpool(
-            partial(
-                submit,
-                svc,
-                who,
-                base,
-                app=app,
-                raw_input=inp,
-                options={"previews": partials},
-                session_id=body.get("user") or body.get("safety_identifier"),
-            )
+        task = await start(
+            svc,
+            who,
+            base,
+            app=app,
+            raw_input=inp,
+            options={"previews": partials},
+            session_id=body.get("user") or body.get("safety_identifier"),
         )
     except InvalidInput as exc:
         raise size_param(exc) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from brushwork.apps.registry import AppSpec
 from brushwork.contract import AppInfo, AppInput, AppList, AppOutput, Task, TaskStatus
 from brushwork.server.routes.tasks import task_response
-from brushwork.server.runs import submit, wait_until_done
+from brushwork.server.runs import start, wait_until_done
 from brushwork.server.services import Services, owner, services
 
 router = APIRouter(tags=["apps"])
@@ -85,18 +84,15 @@ def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)
 async def run_app(body: RunRequest, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     base = svc.files_base(request)
-    task = await run_in_threadpool(
-        partial(
-            submit,
-            svc,
-            who,
-            base,
-            app=body.app,
-            raw_input=body.input,
-            webhook=body.webhook,
-            session_id=body.session_id,
-            options={"previews": body.previews},
-        )
+    task = await start(
+        svc,
+        who,
+        base,
+        app=body.app,
+        raw_input=body.input,
+        webhook=body.webhook,
+        session_id=body.session_id,
+        options={"previews": body.previews},
     )
     row: dict[str, Any] | None = (
         await wait_until_done(svc, task["id"], request)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from brushwork import __version__
-from brushwork.contract import TaskStatus
+from brushwork.contract import Health, TaskStatus
 from brushwork.server.services import Services, services
 
 router = APIRouter(tags=["health"])
@@ -27,19 +27,21 @@ def _workers(svc: Services) -> int:
     return svc.store.count_workers(time.time() - svc.settings.stale_after_seconds)
 
 
-@router.get("/health", operation_id="health")
+@router.get(
+    "/health",
+    operation_id="health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "degraded: a dependency does not answer"}},
+)
 def health(request: Request) -> JSONResponse:
     """200 when the task store and the queue answer; 503 "degraded" naming what does not."""
     svc = services(request)
     checks = {"database": _check(svc.store.ping), "queue": _check(svc.queue.depth)}
     ready = all(v == "ok" for v in checks.values())
-    body: dict[str, Any] = {
-        "status": "ok" if ready else "degraded",
-        "version": __version__,
-        "checks": checks,
-    }
+    answer = Health(status="ok" if ready else "degraded", version=__version__, checks=checks)
     if ready:
-        body |= {"queue_depth": svc.queue.depth(), "workers": _workers(svc)}
+        answer.queue_depth, answer.workers = svc.queue.depth(), _workers(svc)
+    body = answer.model_dump(exclude_none=True)  # degraded: no counts to report
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
