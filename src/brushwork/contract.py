@@ -656,6 +656,7 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     checks: dict[str, str]
+    storage: Literal["ok", "full"] = Field("ok", description="the disk, or the bucket's last write")
     queue_depth: int | None = Field(None, description="only when ok")
     workers: int | None = Field(None, description="worker processes seen recently (when ok)")
 

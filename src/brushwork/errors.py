@@ -13,11 +13,13 @@ This module imports nothing but the standard library.
     ├── Forbidden (403)
     ├── NotFound (404)
     ├── Conflict (409)
+    ├── Gone (410, code expired: past its retention)
     ├── PayloadTooLarge (413)
     ├── UnprocessableImage (422)
     ├── RateLimited (429)
     ├── EngineFailed (500: the engine broke on valid input)
     ├── ServiceUnavailable (503)
+    ├── StorageFull (507, code storage_full: the disk, the bucket or a key's quota)
     ├── APIConnectionError (SDK: no response)
     └── TaskError (SDK: a waited-for task ended FAILED or CANCELLED)
 """
@@ -96,6 +98,12 @@ class Conflict(BrushworkError):
     default_code = "conflict"
 
 
+class Gone(BrushworkError):
+    status = 410
+    type = "invalid_request_error"
+    default_code = "expired"
+
+
 class PayloadTooLarge(BrushworkError):
     status = 413
     type = "invalid_request_error"
@@ -130,6 +138,12 @@ class ServiceUnavailable(BrushworkError):
     default_code = "unavailable"
 
 
+class StorageFull(BrushworkError):
+    status = 507
+    type = "server_error"
+    default_code = "storage_full"
+
+
 class APIConnectionError(BrushworkError):
     """The SDK got no response (refused, reset, timed out)."""
 
@@ -157,11 +171,13 @@ _BY_STATUS: dict[int, type[BrushworkError]] = {
         Forbidden,
         NotFound,
         Conflict,
+        Gone,
         PayloadTooLarge,
         UnprocessableImage,
         RateLimited,
         EngineFailed,
         ServiceUnavailable,
+        StorageFull,
     )
 }
 

@@ -226,6 +226,16 @@ class Settings(BaseSettings):
         1.0, gt=0, le=1, description="shrinks the retry schedule (tests)"
     )
     cors_origins: list[str] = Field(default_factory=list)
+    keep_days: float = Field(
+        30, ge=0, description="uploads and outputs older than this are deleted (0 = keep forever)"
+    )
+    max_bytes_per_key: int | None = Field(
+        None, ge=0, description="stored bytes per API key before 507 (default: no quota)"
+    )
+    min_free_mb: float = Field(
+        8, ge=0, description="/health says storage is full below this much free space"
+    )
+    sweep_seconds: float = Field(600, gt=0, description="how often the retention sweep runs")
 
     @classmethod
     def settings_customise_sources(

@@ -40,15 +40,18 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app_cmd = typer.Typer(help="List, describe and run apps.", no_args_is_help=True)
-task_cmd = typer.Typer(help="Look at tasks.", no_args_is_help=True)
+task_cmd = typer.Typer(help="Look at and delete tasks.", no_args_is_help=True)
 keys_cmd = typer.Typer(help="Manage API keys (run on the server's machine).", no_args_is_help=True)
-db_cmd = typer.Typer(help="The task store's schema.", no_args_is_help=True)
+db_cmd = typer.Typer(help="The task store: schema and backups.", no_args_is_help=True)
 models_cmd = typer.Typer(
     help="Open-weight models for the diffusers apps (see the README's 'Using a GPU').",
     no_args_is_help=True,
 )
+file_cmd = typer.Typer(help="Delete files; check the file store.", no_args_is_help=True)
 app.add_typer(app_cmd, name="app")
 app.add_typer(task_cmd, name="task")
+app.add_typer(file_cmd, name="file")
+app.add_typer(file_cmd, name="files", hidden=True)  # `brushwork files check` reads well
 app.add_typer(keys_cmd, name="keys")
 app.add_typer(db_cmd, name="db")
 app.add_typer(models_cmd, name="models")
@@ -203,6 +206,63 @@ def keys_revoke(
         console.print(f"[red]no active key matches {key!r}[/red]")
         raise typer.Exit(1)
     out.print(f"revoked {key}")
+
+
+@db_cmd.command("backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="where the copy goes (a new SQLite file)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Copy the task store while the server runs (SQLite's online backup); PostgreSQL: pg_dump."""
+    import sqlite3
+
+    settings = _settings(data_dir=data_dir)
+    if not settings.database.startswith("sqlite"):
+        console.print("[red]the task store is PostgreSQL: back it up with pg_dump[/red]")
+        raise typer.Exit(2)
+    if target.exists():
+        console.print(f"[red]{target} exists; name a new file[/red]")
+        raise typer.Exit(2)
+    source = sqlite3.connect(settings.database.removeprefix("sqlite:///"))
+    copy = sqlite3.connect(target)
+    try:
+        with copy:
+            source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    out.print(f"task store copied to {target} (files live in {settings.files_dir} or the bucket)")
+
+
+@file_cmd.command("check")
+def files_check(
+    repair: Annotated[
+        bool, typer.Option(help="remove orphaned and partial files; mark lost ones expired")
+    ] = False,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """List bytes no task or upload owns, half-written files, and records whose bytes are gone."""
+    from brushwork.files.store import open_files
+    from brushwork.tasks.store import Store
+
+    settings = _settings(data_dir=data_dir)
+    store = Store(settings.database)
+    found = open_files(settings.files_url, settings.files_dir, store).check(repair=repair)
+    if as_json:
+        _print_json({"orphans": found.orphans, "partial": found.partial, "missing": found.missing})
+    else:
+        for kind, names in (("orphan", found.orphans), ("partial", found.partial),
+                            ("missing", found.missing)):  # fmt: skip
+            for name in names:
+                out.print(f"{kind:<8} {name}")
+        verb = "repaired" if repair else "found"
+        out.print(
+            f"{len(found.orphans)} orphaned, {len(found.partial)} partial, "
+            f"{len(found.missing)} missing file(s) {verb}"
+        )
+    if not found.clean and not repair:
+        raise typer.Exit(1)
 
 
 @db_cmd.command("upgrade")
@@ -499,6 +559,32 @@ def task_get(
             follow(client, client.tasks.stream(task_id)) if follow_ else client.tasks.get(task_id)
         )
         out.print_json(json.dumps(task))
+
+
+@task_cmd.command("rm")
+def task_rm(
+    task_ids: Annotated[list[str], typer.Argument(help="task ids")],
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Delete finished tasks and their output files."""
+    with _client(base_url, api_key) as client:
+        for task_id in task_ids:
+            client.tasks.delete(task_id)
+            out.print(f"deleted task {task_id}")
+
+
+@file_cmd.command("rm")
+def file_rm(
+    file_ids: Annotated[list[str], typer.Argument(help="file ids or uris")],
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Delete uploaded files (their bytes too)."""
+    with _client(base_url, api_key) as client:
+        for file_id in file_ids:
+            client.files.delete(file_id)
+            out.print(f"deleted file {file_id}")
 
 
 DEMO_PROMPT = 'A poster that says "Hello from brushwork" at sunset, with a starry sky'

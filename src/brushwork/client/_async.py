@@ -88,6 +88,10 @@ class AsyncTasks:
         result: dict[str, Any] = (await self._c.request("GET", "/tasks", params=query)).json()
         return result
 
+    async def delete(self, task_id: str) -> None:
+        """Delete a finished task and its output files (Conflict while it runs)."""
+        await self._c.request("DELETE", f"/tasks/{task_id}")
+
     async def wait(self, task_id: str, *, poll: float = 0.25) -> dict[str, Any]:
         while True:
             task = await self.get(task_id)
@@ -146,6 +150,10 @@ class AsyncFiles:
                 raise APIConnectionError(f"cannot download {uri}: {exc}") from exc
         c.raise_for(response)
         return response.content
+
+    async def delete(self, file_id_or_uri: str) -> None:
+        """Delete an uploaded file (an id, or its uri); its bytes are gone."""
+        await self._c.request("DELETE", f"/files/{c.file_id(file_id_or_uri)}")
 
 
 class AsyncApps:

@@ -150,6 +150,11 @@ def file_payload(source: str | Path | bytes, filename: str | None) -> tuple[str,
     return name, data, content_type
 
 
+def file_id(id_or_uri: str) -> str:
+    """``abc…`` from ``abc…``, ``/files/abc…`` or ``http://host/files/abc…?expires=…``."""
+    return id_or_uri.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
 def same_origin(uri: str, base: str) -> bool:
     """Only send the API key to the server it belongs to."""
     return uri.startswith(base + "/") or uri.startswith("/")

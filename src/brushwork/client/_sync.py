@@ -89,6 +89,10 @@ class Tasks:
         result: dict[str, Any] = self._c.request("GET", "/tasks", params=query).json()
         return result
 
+    def delete(self, task_id: str) -> None:
+        """Delete a finished task and its output files (Conflict while it runs)."""
+        self._c.request("DELETE", f"/tasks/{task_id}")
+
     def wait(self, task_id: str, *, poll: float = 0.25) -> dict[str, Any]:
         while True:
             task = self.get(task_id)
@@ -144,6 +148,10 @@ class Files:
             raise APIConnectionError(f"cannot download {uri}: {exc}") from exc
         c.raise_for(response)
         return response.content
+
+    def delete(self, file_id_or_uri: str) -> None:
+        """Delete an uploaded file (an id, or its uri); its bytes are gone."""
+        self._c.request("DELETE", f"/files/{c.file_id(file_id_or_uri)}")
 
 
 class Apps:

@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from brushwork import __version__
 from brushwork.contract import ImageStreamEvent, TaskUpdate, WebhookPayload
+from brushwork.files.retention import Sweeper
 from brushwork.server import errors
 from brushwork.server.openai import router as openai
 from brushwork.server.routes import apps, files, health, tasks, web
@@ -46,12 +47,17 @@ def create_app(
             every=min(5.0, settings.stale_after_seconds / 3),
             expiry=settings.queue_expiry_seconds,
         )
+        sweeper = Sweeper(
+            services.store, services.files, settings.keep_days, every=settings.sweep_seconds
+        )
         dispatcher.start()
         services.events.start()
         reaper.start()
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.stop()
             reaper.stop()
             services.events.stop()
             dispatcher.stop()

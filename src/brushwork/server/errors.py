@@ -24,6 +24,7 @@ from brushwork.errors import (
     RateLimited,
     ServiceUnavailable,
 )
+from brushwork.files.faults import is_storage_full, storage_full
 
 log = logging.getLogger("brushwork.server")
 
@@ -47,10 +48,12 @@ _REFUSALS = {
     403: "forbidden",
     404: "not found or not yours",
     409: "conflict",
+    410: "gone: past its retention",
     413: "too large",
     422: "unprocessable image",
     429: "rate limited",
     503: "the task store or queue is unreachable",
+    507: "storage is full (the disk, the bucket or the key's quota)",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope, "description": text} for code, text in _REFUSALS.items()
@@ -107,6 +110,8 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
+        if is_storage_full(exc):
+            return on_full(request, exc)
         log.warning(
             "store or queue unreachable on %s %s: %s", request.method, request.url.path, exc
         )
@@ -114,7 +119,13 @@ def install(app: FastAPI) -> None:
             ServiceUnavailable("the task store or queue is unreachable; retry shortly")
         )
 
+    def on_full(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("storage full on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(storage_full("the request's data"))
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_storage_full(exc):  # ENOSPC from anywhere (a spooled upload, a log, a file)
+            return on_full(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(BrushworkError("internal server error"))
 

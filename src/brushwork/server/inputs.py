@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from brushwork.contract import AppInput
-from brushwork.errors import InvalidInput, NotFound, PayloadTooLarge
+from brushwork.errors import Gone, InvalidInput, NotFound, PayloadTooLarge
 from brushwork.files import fetch
 from brushwork.imaging import codecs, masks
 from brushwork.imaging.limits import MAX_IMAGE_BYTES, MAX_MASK_BYTES
@@ -31,6 +32,7 @@ class Resolved:
     input: dict[str, Any]  # the input as recorded on the task: file references as uris
     file_ids: dict[str, Any]  # {"images": [ids], "mask": id | None}
     log: str
+    created: list[str]  # the files stored for this call (removed again if it is refused)
 
 
 def resolve(inp: AppInput, owner: str, svc: Services, files_base: str) -> Resolved:
@@ -51,14 +53,34 @@ def resolve(inp: AppInput, owner: str, svc: Services, files_base: str) -> Resolv
         masks.check_mask_size(decoded.size, first.size)
         loaded.append((data, existing, decoded.format, "mask"))
     _, note = inp.resolve_size(first.size if first else None)
-    ids = [existing or _store(data, fmt, owner, svc, stem) for data, existing, fmt, stem in loaded]
+    ids, created = [], []
+    try:
+        for data, existing, fmt, stem in loaded:
+            if existing is None:
+                existing = _store(data, fmt, owner, svc, stem)
+                created.append(existing)
+            ids.append(existing)
+    except Exception:
+        discard(svc, created)  # a refusal stores none
+        raise
     image_ids, mask_id = (ids[:-1], ids[-1]) if inp.mask is not None else (ids, None)
     record = inp.model_dump(exclude_none=True, exclude_defaults=False)
     base = files_base.rstrip("/")
     record["images"] = [f"{base}/files/{fid}" for fid in image_ids]
     if mask_id:
         record["mask"] = f"{base}/files/{mask_id}"
-    return Resolved(record, {"images": image_ids, "mask": mask_id}, note + "\n" if note else "")
+    log = note + "\n" if note else ""
+    return Resolved(record, {"images": image_ids, "mask": mask_id}, log, created)
+
+
+def discard(svc: Services, file_ids: list[str]) -> None:
+    """Remove files stored for a call that did not become a task (best effort: what stays is
+    found by ``brushwork files check``)."""
+    if not file_ids:
+        return
+    with contextlib.suppress(Exception):
+        svc.store.forget_files(file_ids)
+        svc.files.delete(file_ids)
 
 
 def _store(data: bytes, fmt: str, owner: str, svc: Services, stem: str) -> str:
@@ -86,6 +108,8 @@ def load(
         record = svc.store.get_file(own, owner)
         if record is None:  # someone else's file looks exactly like a missing one
             raise NotFound(f"{label}: file {own} not found", param=param)
+        if record.expired_at is not None:
+            raise Gone(f"{label}: file {own} is past its retention and was deleted", param=param)
         return svc.files.read(record.id), record.id
     if ref.startswith(("http://", "https://")):
         policy = svc.settings.url_policy

@@ -9,6 +9,7 @@ each of its events, both without blocking the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from brushwork.apps import moderation
 from brushwork.contract import AppInput, TaskStatus, parse_input
-from brushwork.errors import InvalidInput, RateLimited
+from brushwork.errors import InvalidInput, RateLimited, ServiceUnavailable
+from brushwork.files.faults import is_storage_full, storage_full
 from brushwork.server import inputs
 from brushwork.server.services import Services, poll_interval
 from brushwork.tasks.events import FALLBACK_SECONDS, woken
@@ -67,24 +69,35 @@ def submit(
     svc.limiter.take(who)
     svc.registry.require_available(app)
     check_room(svc, app, who)
+    svc.require_room("a new task")
     inp = raw_input if isinstance(raw_input, AppInput) else parse_input(raw_input)
     check_capabilities(svc, app, inp)
     moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:
         check_webhook_url(webhook)
     resolved = inputs.resolve(inp, who, svc, files_base)
-    task = svc.store.create_task(
-        owner=who,
-        app=app,
-        input=resolved.input,
-        file_ids=resolved.file_ids,
-        session_id=session_id,
-        webhook=webhook,
-        log=resolved.log,
-        options=options,
-        queued=True,
-    )
-    svc.queue.enqueue(task["id"], app)
+    try:
+        task = svc.store.create_task(
+            owner=who,
+            app=app,
+            input=resolved.input,
+            file_ids=resolved.file_ids,
+            session_id=session_id,
+            webhook=webhook,
+            log=resolved.log,
+            options=options,
+            queued=True,
+        )
+    except Exception:
+        inputs.discard(svc, resolved.created)  # no task: nothing of it stays
+        raise
+    try:
+        svc.queue.enqueue(task["id"], app)
+    except Exception as exc:  # a task that never reaches a worker must not wait forever
+        with contextlib.suppress(Exception):
+            svc.store.fail(task["id"], storage_full("the queue") if is_storage_full(exc) else
+                           ServiceUnavailable("the queue refused the task"))  # fmt: skip
+        raise
     return task
 
 

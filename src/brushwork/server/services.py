@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from multiprocessing.queues import Queue as MPQueue
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import Request
 
 from brushwork.apps.registry import Registry
 from brushwork.errors import Unauthorized
+from brushwork.files.faults import storage_full
 from brushwork.files.store import FileStore, open_files
 from brushwork.server.limits import RateLimiter
 from brushwork.settings import Settings
@@ -42,7 +44,9 @@ class Services:
         return cls(
             settings=settings,
             store=store,
-            files=open_files(settings.files_url, settings.files_dir, store),
+            files=open_files(
+                settings.files_url, settings.files_dir, store, settings.max_bytes_per_key
+            ),
             queue=queue,
             registry=registry,
             limiter=RateLimiter(settings.rate_limit_per_minute),
@@ -51,6 +55,25 @@ class Services:
 
     def files_base(self, request: Request) -> str:
         return self.settings.public_url or str(request.base_url)
+
+    def storage_full(self) -> bool:
+        """True while the data directory (the task store, the queue, local files) has less
+        free space than BRUSHWORK_MIN_FREE_MB, or while the bucket's last write found no room;
+        false again by itself once space is freed."""
+        try:
+            free: int | None = shutil.disk_usage(self.settings.data_dir).free
+        except OSError:
+            free = None
+        local = self.files.free_bytes()
+        lowest = min((f for f in (free, local) if f is not None), default=None)
+        if lowest is not None and lowest < self.settings.min_free_mb * 1024 * 1024:
+            return True
+        return self.files.backend == "s3" and self.files.full_since is not None
+
+    def require_room(self, what: str) -> None:
+        """507 before anything is written, rather than a task that cannot run."""
+        if self.storage_full():
+            raise storage_full(what)
 
 
 def services(request: Request) -> Services:

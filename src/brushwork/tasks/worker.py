@@ -28,6 +28,7 @@ from brushwork.apps.registry import Registry
 from brushwork.contract import CONTENT_TYPES, AppInput, TaskStatus, output_meta, parse_input
 from brushwork.engines.base import Engine, Request, TaskCancelled
 from brushwork.errors import BrushworkError, EngineFailed
+from brushwork.files.faults import is_storage_full, storage_full
 from brushwork.files.store import open_files
 from brushwork.imaging import codecs, masks
 from brushwork.imaging.composite import keep_composite
@@ -105,13 +106,16 @@ class Worker:
         self.name = name
         self.finished = finished
         self.store = Store(settings.database)
-        self.files = open_files(settings.files_url, settings.files_dir, self.store)
+        self.files = open_files(
+            settings.files_url, settings.files_dir, self.store, settings.max_bytes_per_key
+        )
         self.registry = Registry(settings)
         self.apps = apps or list(self.registry.apps)
         self.queue = TaskQueue(settings.queue, doorbell, apps=self.apps)
         if self.queue.redis is not None:  # API servers on other machines hear of every change
             self.store.on_change = self.queue.publish_change
         self._loaded: set[str] = set()
+        self._unrecorded: list[str] = []  # taken while the store was full (see _loop)
         self.stopping = False
 
     def serve_forever(self, parent_pid: int | None = None) -> None:
@@ -121,23 +125,57 @@ class Worker:
         try:
             self._loop(parent_pid)
         finally:
-            self.store.worker_gone(self.name)
+            with contextlib.suppress(Exception):  # a full disk must not turn an exit into a crash
+                self.store.worker_gone(self.name)
 
     def _loop(self, parent_pid: int | None) -> None:
-        seen = 0.0
+        seen, full = 0.0, 0
         while not self.stopping:
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("the server process is gone; worker %s exits", self.name)
                 return
-            if time.monotonic() - seen >= self.settings.heartbeat_seconds:
-                seen = time.monotonic()
-                self.store.worker_seen(self.name, os.getpid(), self.apps)
-            task_id = self.queue.take(self.settings.queue_poll_seconds)
-            if task_id is not None:
-                self.run_task(task_id)
-                if self.finished is not None:  # wake whoever waits on it in the API
-                    with contextlib.suppress(stdlib_queue.Full):
-                        self.finished.put_nowait(task_id)
+            try:
+                if time.monotonic() - seen >= self.settings.heartbeat_seconds:
+                    seen = time.monotonic()
+                    self.store.worker_seen(self.name, os.getpid(), self.apps)
+                self._record_unrecorded()
+                self._take_one()
+                full = 0
+            except Exception as exc:
+                if not is_storage_full(exc):
+                    raise
+                # a full disk is no reason to exit (a restart would find it as full): back
+                # off, keep serving the tasks that fit, and say so once per episode
+                full += 1
+                if full == 1:
+                    log.warning("%s: storage is full (%s); backing off", self.name, exc)
+                time.sleep(min(5.0, 0.25 * 2**full))
+
+    def _take_one(self) -> None:
+        task_id = self.queue.take(self.settings.queue_poll_seconds)
+        if task_id is None:
+            return
+        try:
+            self.run_task(task_id)
+        except Exception as exc:
+            if is_storage_full(exc):  # not even its failure could be written: later
+                self._unrecorded.append(task_id)
+            raise
+        self._finished(task_id)
+
+    def _record_unrecorded(self) -> None:
+        """Tasks taken while the store could not be written end FAILED storage_full once it
+        can be: off the queue, they would otherwise wait for the expiry."""
+        while self._unrecorded:
+            task_id = self._unrecorded[0]
+            self.store.fail(task_id, storage_full("the task's data"))
+            self._unrecorded.pop(0)
+            self._finished(task_id)
+
+    def _finished(self, task_id: str) -> None:
+        if self.finished is not None:  # wake whoever waits on it in the API
+            with contextlib.suppress(stdlib_queue.Full):
+                self.finished.put_nowait(task_id)
 
     def _drain(self, *_: object) -> None:
         self.stopping = True  # finish the current task, take no new one
@@ -195,6 +233,9 @@ class Worker:
         except BrushworkError as exc:
             self.store.fail(task_id, exc)
         except Exception as exc:
+            if is_storage_full(exc):  # ENOSPC from an engine's own files, or the store
+                self.store.fail(task_id, storage_full("the task's output"))
+                return
             log.error("task %s: engine failure\n%s", task_id, traceback.format_exc())
             self.store.fail(
                 task_id, EngineFailed(f"the engine failed: {type(exc).__name__}: {exc}")

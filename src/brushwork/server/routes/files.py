@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from brushwork.contract import FileLink, UploadedFile, iso
-from brushwork.errors import InvalidInput, NotFound, PayloadTooLarge
+from brushwork.errors import Gone, InvalidInput, NotFound, PayloadTooLarge
 from brushwork.files.store import safe_filename
 from brushwork.imaging.codecs import sniff_format
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
@@ -45,6 +45,7 @@ async def upload_file(
         raise PayloadTooLarge(f"files are limited to {MAX_IMAGE_BYTES:,} bytes", param="file")
     if not data:
         raise InvalidInput("the uploaded file is empty", param="file")
+    svc.require_room(f"the upload ({len(data):,} bytes)")
     fmt = sniff_format(data)
     content_type = f"image/{fmt}" if fmt else (file.content_type or "application/octet-stream")
     record = await run_in_threadpool(
@@ -97,4 +98,25 @@ def download_file(
     record = svc.store.get_file(file_id, who) if len(file_id) == 32 else None
     if record is None:
         raise NotFound(f"file {file_id!r} not found", param="id")
+    if record.expired_at is not None:
+        raise Gone(
+            f"file {file_id!r} is past its retention (BRUSHWORK_KEEP_DAYS) and was deleted",
+            param="id",
+        )
     return svc.files.response(record)
+
+
+@router.delete(
+    "/files/{file_id}", operation_id="delete_file", status_code=204, response_class=Response
+)
+def delete_file(file_id: str, request: Request, who: str = Depends(owner)) -> Response:
+    """Delete a file of yours, its bytes too. Deleting it again answers 204; another key's
+    file is 404. A task that used it keeps its record; the file's URI then answers 404."""
+    svc = services(request)
+    if svc.store.get_file(file_id, who) is None:
+        if svc.store.was_deleted(file_id, "file", who):
+            return Response(status_code=204)
+        raise NotFound(f"file {file_id!r} not found", param="id")
+    svc.files.delete([file_id])  # bytes first: on a full disk that frees room for the record
+    svc.store.forget_files([file_id], owner=who)
+    return Response(status_code=204)

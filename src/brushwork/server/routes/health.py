@@ -36,9 +36,18 @@ def _workers(svc: Services) -> int:
 def health(request: Request) -> JSONResponse:
     """200 when the task store and the queue answer; 503 "degraded" naming what does not."""
     svc = services(request)
-    checks = {"database": _check(svc.store.ping), "queue": _check(svc.queue.depth)}
+    checks = {
+        "database": _check(svc.store.ping),
+        "queue": _check(svc.queue.depth),
+        "storage": "full" if svc.storage_full() else "ok",
+    }
     ready = all(v == "ok" for v in checks.values())
-    answer = Health(status="ok" if ready else "degraded", version=__version__, checks=checks)
+    answer = Health(
+        status="ok" if ready else "degraded",
+        version=__version__,
+        checks=checks,
+        storage="full" if checks["storage"] == "full" else "ok",
+    )
     if ready:
         answer.queue_depth, answer.workers = svc.queue.depth(), _workers(svc)
     body = answer.model_dump(exclude_none=True)  # degraded: no counts to report
@@ -62,6 +71,16 @@ def metrics(request: Request) -> str:
         "# HELP brushwork_workers Worker processes seen recently.",
         "# TYPE brushwork_workers gauge",
         f"brushwork_workers {_workers(svc)}",
+    ]
+    stored_bytes, stored_files = svc.store.storage_totals()
+    backend = svc.files.backend
+    lines += [
+        "# HELP brushwork_stored_bytes Bytes of uploads and outputs stored now, by backend.",
+        "# TYPE brushwork_stored_bytes gauge",
+        f'brushwork_stored_bytes{{backend="{backend}"}} {stored_bytes}',
+        "# HELP brushwork_stored_files Uploads and outputs stored now, by backend.",
+        "# TYPE brushwork_stored_files gauge",
+        f'brushwork_stored_files{{backend="{backend}"}} {stored_files}',
     ]
     for name, (total, count) in svc.store.timing_totals().items():
         lines += [

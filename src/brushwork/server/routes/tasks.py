@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from brushwork.contract import Task, TaskPage, TaskStatus, absolute_output
 from brushwork.errors import Conflict, InvalidInput, NotFound
@@ -67,6 +67,22 @@ def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> JS
     svc.store.update(task_id, status=TaskStatus.CANCELLED, log="cancelled by request\n")
     svc.events.notify(task_id)
     return task_response(_task(svc, task_id, who), svc.files_base(request))
+
+
+@router.delete(
+    "/tasks/{task_id}", operation_id="delete_task", status_code=204, response_class=Response
+)
+def delete_task(task_id: str, request: Request, who: str = Depends(owner)) -> Response:
+    """Delete a finished task and its output files (the bytes too); 409 while it runs.
+    Deleting it again answers 204; another key's task is 404."""
+    svc = services(request)
+    if svc.store.get_task(task_id, who) is None:
+        if svc.store.was_deleted(task_id, "task", who):
+            return Response(status_code=204)
+        raise NotFound(f"task {task_id!r} not found", param="id")
+    svc.files.delete(svc.store.task_files(task_id, who))  # bytes first: that frees room
+    svc.store.delete_task(task_id, who)
+    return Response(status_code=204)
 
 
 @router.post(

@@ -15,11 +15,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
 
 from brushwork.contract import TERMINAL, TaskStatus
-from brushwork.errors import BrushworkError
-from brushwork.tasks.store.tables import HELD, WAITING, Room, new_id, task_events, tasks
+from brushwork.errors import BrushworkError, Conflict
+from brushwork.tasks.store.tables import (
+    HELD,
+    WAITING,
+    Room,
+    deletions,
+    files,
+    new_id,
+    task_events,
+    tasks,
+)
 
 log = logging.getLogger("brushwork.store")
 _NOT_TERMINAL = tasks.c.status.notin_([int(s) for s in TERMINAL])
@@ -112,9 +121,10 @@ class TaskRecords(Room):
         return task
 
     def get_task(self, task_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        """A task; with ``owner`` (the API's view), only that owner's and never a deleted one."""
         query = select(tasks).where(tasks.c.id == task_id)
         if owner is not None:
-            query = query.where(tasks.c.owner == owner)
+            query = query.where(tasks.c.owner == owner, tasks.c.deleted_at.is_(None))
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return dict(row) if row else None
@@ -122,7 +132,7 @@ class TaskRecords(Room):
     def list_tasks(
         self, owner: str, *, limit: int, before: int | None = None
     ) -> list[dict[str, Any]]:
-        query = select(tasks).where(tasks.c.owner == owner)
+        query = select(tasks).where(tasks.c.owner == owner, tasks.c.deleted_at.is_(None))
         if before is not None:
             query = query.where(tasks.c.seq < before)
         query = query.order_by(tasks.c.seq.desc()).limit(limit)
@@ -191,6 +201,50 @@ class TaskRecords(Room):
             log=f"failed: {error.message}\n",
             expect=expect,
         )
+
+    def task_files(self, task_id: str, owner: str) -> list[str]:
+        """The output and preview files of a terminal task of ``owner`` (what deleting it
+        removes). Conflict (409) while it runs; [] when there is no such task."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(tasks.c.status, tasks.c.output).where(
+                    tasks.c.id == task_id, tasks.c.owner == owner, tasks.c.deleted_at.is_(None)
+                )
+            ).first()
+            if row is None:
+                return []
+            if not TaskStatus(row.status).is_terminal():
+                raise Conflict(
+                    f"task {task_id!r} is still running: cancel it first, then delete it",
+                    param="id",
+                )
+            payloads = conn.execute(
+                select(task_events.c.payload).where(task_events.c.task_id == task_id)
+            ).scalars()
+            return _file_ids(row.output, payloads)
+
+    def delete_task(self, task_id: str, owner: str) -> list[str]:
+        """Delete a terminal task of ``owner`` and the records of its files (whose bytes the
+        caller removes first: on a full disk that is what makes room for this transaction).
+        The row stays as a tombstone while its webhook is still to be delivered."""
+        owned = self.task_files(task_id, owner)
+        now = time.time()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(tasks.c.webhook_state).where(
+                    tasks.c.id == task_id, tasks.c.owner == owner, tasks.c.deleted_at.is_(None)
+                )
+            ).first()
+            if row is None:
+                return []
+            conn.execute(delete(files).where(files.c.id.in_(owned)))
+            conn.execute(delete(task_events).where(task_events.c.task_id == task_id))
+            if row.webhook_state == "pending":  # the delivery still reads the row
+                conn.execute(update(tasks).where(tasks.c.id == task_id).values(deleted_at=now))
+            else:
+                conn.execute(delete(tasks).where(tasks.c.id == task_id))
+            conn.execute(insert(deletions).values(id=task_id, kind="task", owner=owner, at=now))
+        return owned
 
     def requeue(self, task_id: str, worker: str | None, reason: str) -> bool:
         """Put a task its worker lost back in the queue's hands (status 2), if still held by it."""
@@ -268,3 +322,10 @@ class TaskRecords(Room):
         query = select(tasks.c.status, func.count()).group_by(tasks.c.status)
         with self.engine.connect() as conn:
             return {int(s): int(c) for s, c in conn.execute(query)}
+
+
+def _file_ids(output: dict[str, Any] | None, payloads: Any) -> list[str]:
+    """The files a task made: its output images and the partial renders on its stream."""
+    refs = list((output or {}).get("images", []))
+    refs += [p["preview"] for p in payloads if isinstance(p, dict) and p.get("preview")]
+    return [str(ref["uri"]).rsplit("/", 1)[-1] for ref in refs if ref.get("uri")]

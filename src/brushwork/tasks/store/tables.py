@@ -54,6 +54,7 @@ tasks = Table(
     Column("updated_at", Float, nullable=False),
     Column("started_at", Float),
     Column("completed_at", Float),
+    Column("deleted_at", Float),  # a tombstone: deleted, kept until its webhook is delivered
 )
 
 task_events = Table(
@@ -89,7 +90,25 @@ files = Table(
     Column("filename", String(255), nullable=False),
     Column("content_type", String(100), nullable=False),
     Column("size", Integer, nullable=False),
-    Column("created_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False, index=True),
+    Column("expired_at", Float),  # past retention: the bytes are gone, the record answers 410
+)
+
+deletions = Table(  # what each owner deleted: a repeated DELETE answers 204, not 404
+    "deletions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # task | file
+    Column("owner", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+leases = Table(  # one holder at a time for jobs many API servers share (the retention sweep)
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("until", Float, nullable=False),
 )
 
 # Statuses in which a worker holds a task (between pick-up and a terminal status).

@@ -1,5 +1,6 @@
 """Worker processes: who is alive (for /health and /metrics) and which tasks each holds
-(heartbeats; ``recovery`` re-queues what a quiet worker held)."""
+(heartbeats; ``recovery`` re-queues what a quiet worker held); and leases, so that a job
+many API servers run (the retention sweep) has one holder at a time."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import time
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from brushwork.tasks.store.tables import HELD, Room, tasks, workers
+from brushwork.tasks.store.tables import HELD, Room, leases, tasks, workers
 
 
 class Workers(Room):
@@ -63,3 +65,21 @@ class Workers(Room):
         query = select(func.count()).select_from(workers).where(workers.c.last_seen > seen_after)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def take_lease(self, name: str, holder: str, seconds: float, now: float | None = None) -> bool:
+        """Hold ``name`` for ``seconds`` if it is free, expired, or already ours."""
+        now = time.time() if now is None else now
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(leases)
+                .where(leases.c.name == name, (leases.c.until < now) | (leases.c.holder == holder))
+                .values(holder=holder, until=now + seconds)
+            ).rowcount
+        if taken:
+            return True
+        try:  # never held yet: the first to insert it holds it
+            with self.engine.begin() as conn:
+                conn.execute(insert(leases).values(name=name, holder=holder, until=now + seconds))
+        except IntegrityError:
+            return False
+        return True
