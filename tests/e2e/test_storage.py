@@ -53,6 +53,23 @@ def noise_png(seed: int, side: int = 512) -> bytes:
     return buf.getvalue()
 
 
+def wait_for_end(http: httpx.Client, task_id: str, timeout: float) -> dict | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = http.get(f"/tasks/{task_id}").json()
+        if task["status"] >= 9:
+            return task
+        time.sleep(0.2)
+    return None
+
+
+def upload_refused_since_full(http: httpx.Client) -> bool:
+    """One more upload: refused (507) while the disk is still full."""
+    answer = http.post("/files", files={"file": ("probe.png", noise_png(999))})
+    assert answer.status_code in (201, 507), answer.text
+    return answer.status_code == 507
+
+
 def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "brushwork.cli", *args],
@@ -63,8 +80,17 @@ def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_full_disk_is_507_everywhere_and_the_server_recovers(small_disk: Path) -> None:
-    server = start_server(small_disk, env_extra={"BRUSHWORK_MIN_FREE_MB": "2"})
+@pytest.mark.parametrize(
+    "min_free_mb",
+    [
+        "2",  # refused by the free-space probe before anything is written
+        "0",  # no probe: the writes themselves hit ENOSPC (files, SQLite, the queue)
+    ],
+)
+def test_a_full_disk_is_507_everywhere_and_the_server_recovers(
+    small_disk: Path, min_free_mb: str
+) -> None:
+    server = start_server(small_disk, env_extra={"BRUSHWORK_MIN_FREE_MB": min_free_mb})
     headers = {"Authorization": f"Bearer {server.key}"}
     http = httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
     try:
@@ -82,25 +108,26 @@ def test_a_full_disk_is_507_everywhere_and_the_server_recovers(small_disk: Path)
                 break
         assert 507 in statuses and stored
         run = {"app": "brushwork/studio", "input": {"prompt": "a red apple"}, "wait": True}
-        outcomes = []
+        outcomes, queued = [], []
         for _ in range(30):  # outputs are smaller than the uploads: they fill the rest
-            answer = http.post("/apps/run", json=run)
-            assert answer.status_code in (200, 507), answer.text
-            task = answer.json() if answer.status_code == 200 else None
-            if task is None:
-                outcomes.append("refused")
-            elif task["status"] == 10:
-                assert task["error"]["code"] == "storage_full", task
-                outcomes.append("failed")
+            answer = http.post("/apps/run", json={**run, "wait": False})
+            assert answer.status_code in (202, 507), answer.text
+            if answer.status_code == 202:
+                queued.append(answer.json()["id"])
+                task = wait_for_end(http, queued[-1], timeout=10)
+                outcomes.append(task["status_name"] if task else "waiting")
+                if task and task["status"] == 10:
+                    assert task["error"]["code"] == "storage_full", task
             else:
-                assert task["status"] == 9, task
-                outcomes.append("completed")
-            if outcomes[-2:] in (["refused", "refused"], ["failed", "failed"]):
+                assert answer.json()["error"]["code"] == "storage_full"
+                outcomes.append("refused")
+            if outcomes[-2:] in (["refused"] * 2, ["FAILED"] * 2, ["waiting"] * 2):
                 break
-        assert set(outcomes) - {"completed"}, outcomes
-        health = http.get("/health")
-        assert health.status_code == 503
-        assert health.json()["status"] == "degraded" and health.json()["storage"] == "full"
+        assert set(outcomes) - {"COMPLETED"}, outcomes
+        if upload_refused_since_full(http):
+            health = http.get("/health")
+            assert health.status_code == 503
+            assert health.json()["status"] == "degraded" and health.json()["storage"] == "full"
         full_at = time.monotonic()
         removed = cli(server, "file", "rm", *stored[: len(stored) // 2 + 1])
         assert removed.returncode == 0, removed.stderr
@@ -110,6 +137,10 @@ def test_a_full_disk_is_507_everywhere_and_the_server_recovers(small_disk: Path)
         recovered_s = time.monotonic() - full_at
         task = http.post("/apps/run", json=run).json()
         assert task["status"] == 9, task
+        for task_id in queued:  # nothing was lost: every task ended, one way or the other
+            ended = wait_for_end(http, task_id, timeout=60)
+            assert ended is not None, f"task {task_id} never ended"
+            assert ended["status"] == 9 or ended["error"]["code"] == "storage_full", ended
         log = (small_disk / "server.log").read_text()
         assert "exited (code" not in log, "a worker restarted during the fault"
         assert "Traceback" not in log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from multiprocessing.queues import Queue as MPQueue
 from typing import Any
@@ -18,6 +19,8 @@ from brushwork.settings import Settings
 from brushwork.tasks.events import TaskEvents
 from brushwork.tasks.queue import TaskQueue
 from brushwork.tasks.store import DEV_OWNER, Store
+
+FULL_MEMORY_SECONDS = 10.0  # a disk write that found no room counts as "full" this long
 
 
 @dataclass
@@ -58,8 +61,9 @@ class Services:
 
     def storage_full(self) -> bool:
         """True while the data directory (the task store, the queue, local files) has less
-        free space than BRUSHWORK_MIN_FREE_MB, or while the bucket's last write found no room;
-        false again by itself once space is freed."""
+        free space than BRUSHWORK_MIN_FREE_MB, or while the last write found no room (a
+        bucket: until a write succeeds; a disk: for FULL_MEMORY_SECONDS, then the probe
+        decides); false again by itself once space is freed."""
         try:
             free: int | None = shutil.disk_usage(self.settings.data_dir).free
         except OSError:
@@ -68,7 +72,10 @@ class Services:
         lowest = min((f for f in (free, local) if f is not None), default=None)
         if lowest is not None and lowest < self.settings.min_free_mb * 1024 * 1024:
             return True
-        return self.files.backend == "s3" and self.files.full_since is not None
+        failed = self.files.full_since
+        if failed is None:
+            return False
+        return self.files.backend == "s3" or time.time() - failed < FULL_MEMORY_SECONDS
 
     def require_room(self, what: str) -> None:
         """507 before anything is written, rather than a task that cannot run."""
