@@ -298,3 +298,57 @@ def test_data_written_by_the_first_schema_opens_unchanged(tmp_path: Path) -> Non
     assert store.bytes_of("o") == 3
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_a_task_taken_while_the_store_is_full_fails_once_it_can_be_written(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    worker = api.worker
+    task_id = api.run({"prompt": "x", "quality": "low"}).json()["id"]
+    real_update = worker.store.update
+
+    def full(*args: Any, **kwargs: Any) -> bool:
+        raise OperationalError("UPDATE tasks", {}, sqlite3.OperationalError("disk is full"))
+
+    monkeypatch.setattr(worker.store, "update", full)
+    with pytest.raises(OperationalError):
+        worker._take_one()
+    assert worker._unrecorded == [task_id]
+    monkeypatch.setattr(worker.store, "update", real_update)
+    worker._record_unrecorded()
+    task = api.http.get(f"/tasks/{task_id}").json()
+    assert task["status"] == 10 and task["error"]["code"] == "storage_full"
+    assert worker._unrecorded == []
+
+
+def test_the_worker_backs_off_on_a_full_disk_and_keeps_running(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import threading
+
+    worker = api.worker
+    calls = []
+
+    def full() -> None:
+        calls.append(time.monotonic())
+        if len(calls) >= 3:
+            worker.stopping = True
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(worker, "_take_one", full)
+    runner = threading.Thread(target=worker._loop, args=(None,))
+    runner.start()
+    runner.join(20)
+    assert not runner.is_alive() and len(calls) == 3  # no exit on the fault: it kept trying
+    assert calls[2] - calls[1] > calls[1] - calls[0] > 0.2  # backing off
+
+    def broken() -> None:
+        raise RuntimeError("a real bug")
+
+    monkeypatch.setattr(worker, "_take_one", broken)
+    worker.stopping = False
+    with pytest.raises(RuntimeError):  # anything else still ends the worker (the pool restarts)
+        worker._loop(None)

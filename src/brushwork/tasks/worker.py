@@ -168,7 +168,13 @@ class Worker:
         can be: off the queue, they would otherwise wait for the expiry."""
         while self._unrecorded:
             task_id = self._unrecorded[0]
-            self.store.fail(task_id, storage_full("the task's data"))
+            task = self.store.get_task(task_id)
+            ours = task is not None and (
+                task["status"] in (TaskStatus.RECEIVED, TaskStatus.QUEUED)
+                or task["worker"] == self.name  # not re-queued to another worker meanwhile
+            )
+            if ours:
+                self.store.fail(task_id, storage_full("the task's data"))
             self._unrecorded.pop(0)
             self._finished(task_id)
 
