@@ -352,3 +352,21 @@ def test_the_worker_backs_off_on_a_full_disk_and_keeps_running(
     worker.stopping = False
     with pytest.raises(RuntimeError):  # anything else still ends the worker (the pool restarts)
         worker._loop(None)
+
+
+def test_db_backup_copies_the_store_while_it_is_open(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from brushwork.cli.main import app
+    from brushwork.tasks.store import Store
+
+    data = tmp_path / "data"
+    store = Store(Settings(data_dir=data).database)  # open, as a running server holds it
+    store.create_key("k")
+    target = tmp_path / "backup.db"
+    result = CliRunner().invoke(app, ["db", "backup", str(target), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    copy = Store(f"sqlite:///{target}")
+    assert copy.count_keys() == 1
+    again = CliRunner().invoke(app, ["db", "backup", str(target), "--data-dir", str(data)])
+    assert again.exit_code == 2 and "exists" in again.output  # never overwrites
