@@ -59,7 +59,7 @@ class Services:
     def files_base(self, request: Request) -> str:
         return self.settings.public_url or str(request.base_url)
 
-    def storage_full(self) -> bool:
+    def storage_full(self, *, probe_only: bool = False) -> bool:
         """True while the data directory (the task store, the queue, local files) has less
         free space than BRUSHWORK_MIN_FREE_MB, or while the last write found no room (a
         bucket: until a write succeeds; a disk: for FULL_MEMORY_SECONDS, then the probe
@@ -73,13 +73,14 @@ class Services:
         if lowest is not None and lowest < self.settings.min_free_mb * 1024 * 1024:
             return True
         failed = self.files.full_since
-        if failed is None:
+        if failed is None or probe_only:
             return False
         return self.files.backend == "s3" or time.time() - failed < FULL_MEMORY_SECONDS
 
     def require_room(self, what: str) -> None:
-        """507 before anything is written, rather than a task that cannot run."""
-        if self.storage_full():
+        """507 before anything is written, rather than a task that cannot run. Only the
+        free-space probe counts here: a failed write must not stop the next one trying."""
+        if self.storage_full(probe_only=True):
             raise storage_full(what)
 
 
