@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
@@ -82,6 +83,15 @@ def _validation_error(exc: RequestValidationError) -> InvalidInput:
     return InvalidInput(f"{where}: {err.get('msg')}", param=param)
 
 
+def _methods_of(request: Request) -> list[str]:
+    path = request.url.path
+    found: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            found |= route.methods or set()
+    return sorted(found)
+
+
 def _redis_errors() -> tuple[type[Exception], ...]:
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError
@@ -100,14 +110,17 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return error_response(_validation_error(exc))
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
             return error_response(NotFound("no such route"))
         err = BrushworkError(str(exc.detail), code="http_error", http_status=exc.status_code)
         body = err.envelope()
         body["error"]["type"] = "invalid_request_error"
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only its first route's
+            headers["Allow"] = ", ".join(_methods_of(request))
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
         if is_storage_full(exc):

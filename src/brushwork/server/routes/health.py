@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -36,17 +36,11 @@ def _workers(svc: Services) -> int:
 def health(request: Request) -> JSONResponse:
     """200 when the task store and the queue answer; 503 "degraded" naming what does not."""
     svc = services(request)
-    checks = {
-        "database": _check(svc.store.ping),
-        "queue": _check(svc.queue.depth),
-        "storage": "full" if svc.storage_full() else "ok",
-    }
-    ready = all(v == "ok" for v in checks.values())
+    checks = {"database": _check(svc.store.ping), "queue": _check(svc.queue.depth)}
+    storage: Literal["ok", "full"] = "full" if svc.storage_full() else "ok"
+    ready = storage == "ok" and all(v == "ok" for v in checks.values())
     answer = Health(
-        status="ok" if ready else "degraded",
-        version=__version__,
-        checks=checks,
-        storage="full" if checks["storage"] == "full" else "ok",
+        status="ok" if ready else "degraded", version=__version__, checks=checks, storage=storage
     )
     if ready:
         answer.queue_depth, answer.workers = svc.queue.depth(), _workers(svc)
