@@ -21,7 +21,14 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from brushwork.errors import InvalidInput
 
@@ -152,6 +159,11 @@ def parse_size(text: str) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- input
 
+# Validation context of a session call without ``images`` (SPEC §8): it edits the session's
+# latest output, so a ``mask`` alone is fine; the mask's size is checked when the call runs.
+CHAINED = "chained"
+MIN_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, DEFAULT_SESSION_TIMEOUT = 1, 3600, 60
+
 _SIZE_SCHEMA: dict[str, Any] = {
     "minimum": MIN_EDGE,
     "maximum": MAX_EDGE,
@@ -208,7 +220,7 @@ class AppInput(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _rules(self) -> AppInput:
+    def _rules(self, info: ValidationInfo) -> AppInput:
         stripped = self.prompt.strip()
         if not stripped:
             raise InvalidInput("prompt must not be empty", param="prompt")
@@ -229,7 +241,8 @@ class AppInput(BaseModel):
                 f"images may hold at most {MAX_IMAGES} files, got {len(self.images)}",
                 param="images",
             )
-        if self.mask is not None and not self.images:
+        chained = bool(info.context and info.context.get(CHAINED))
+        if self.mask is not None and not self.images and not chained:
             raise InvalidInput("mask requires at least one image in images", param="mask")
         for name in ("width", "height"):
             value = getattr(self, name)
@@ -268,12 +281,13 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"
 
 
-def parse_input(raw: Any) -> AppInput:
-    """Validate a raw ``input`` object; every failure is InvalidInput with ``param`` set."""
+def parse_input(raw: Any, *, chained: bool = False) -> AppInput:
+    """Validate a raw ``input`` object; every failure is InvalidInput with ``param`` set.
+    ``chained``: a session call without images (a mask alone is then allowed)."""
     if not isinstance(raw, dict):
         raise InvalidInput("input must be a JSON object", param="input")
     try:
-        return AppInput.model_validate(raw)
+        return AppInput.model_validate(raw, context={CHAINED: chained})
     except ValidationError as exc:
         raise input_error(dict(exc.errors()[0])) from None
 
@@ -515,6 +529,7 @@ class Task(BaseModel):
     logs: str
     progress: int = Field(ge=0, le=100)
     session_id: str | None
+    parent_id: str | None = Field(None, description="in a session: the call this one edits")
     webhook: str | None
     webhook_state: Literal["pending", "delivered", "failed"] | None
     webhook_attempts: list[WebhookAttempt]
@@ -540,6 +555,7 @@ class Task(BaseModel):
             "logs": row["logs"],
             "progress": row["progress"],
             "session_id": row["session_id"],
+            "parent_id": row.get("parent_id"),
             "webhook": row["webhook"],
             "webhook_state": row["webhook_state"],
             "webhook_attempts": row["webhook_attempts"] or [],
@@ -590,6 +606,28 @@ class TaskPage(BaseModel):
     """``GET /tasks``: newest first; pass ``next_cursor`` as ``cursor`` for the next page."""
 
     data: list[Task]
+    has_more: bool
+    next_cursor: str | None
+
+
+class Session(BaseModel):
+    """SPEC §8: ``GET /sessions/{id}``, the version history an editor draws."""
+
+    id: str
+    app: str
+    status: Literal["active", "ended", "expired"]
+    created_at: str
+    expires_at: str
+    ended_at: str | None
+    idle_timeout: int = Field(description="idle seconds before it expires")
+    call_count: int
+    last_call_at: str | None
+    tasks: list[str] = Field(description="its calls, oldest first")
+    latest: FileRef | None = Field(description="the first image of its last completed call")
+
+
+class SessionPage(BaseModel):
+    data: list[Session]
     has_more: bool
     next_cursor: str | None
 

@@ -34,6 +34,10 @@ DOCUMENTED = {
     ("post", "/v1/images/edits", "200"): "ImagesResponse",
     ("get", "/v1/models", "200"): "ModelList",
     ("get", "/health", "200"): "Health",
+    ("get", "/sessions", "200"): "SessionPage",
+    ("get", "/sessions/{session_id}", "200"): "Session",
+    ("post", "/sessions/{session_id}/keepalive", "200"): "Session",
+    ("delete", "/sessions/{session_id}", "200"): "Session",
 }
 
 
@@ -91,6 +95,15 @@ def test_recorded_answers_match_the_document(api: Api, spec: dict[str, Any]) -> 
         check(spec, "AppInfo", api.http.get(f"/apps/{app}").json())
     check(spec, "ModelList", api.http.get("/v1/models").json())
     check(spec, "Health", api.http.get("/health").json())
+    body = {"app": "brushwork/studio", "input": {"prompt": "x", "quality": "low"}}
+    in_session = api.http.post("/apps/run", json={**body, "session": "new"}).json()
+    check(spec, "Task", in_session)
+    api.drain()
+    session_id = in_session["session_id"]
+    check(spec, "Session", api.http.get(f"/sessions/{session_id}").json())
+    check(spec, "SessionPage", api.http.get("/sessions").json())
+    check(spec, "Session", api.http.post(f"/sessions/{session_id}/keepalive").json())
+    check(spec, "Session", api.http.delete(f"/sessions/{session_id}").json())
     failed = api.complete({"prompt": "x"}, app="test/broken")
     assert failed["status"] == TaskStatus.FAILED
     check(spec, "Task", failed)

@@ -48,9 +48,11 @@ models_cmd = typer.Typer(
     no_args_is_help=True,
 )
 file_cmd = typer.Typer(help="Delete files; check the file store.", no_args_is_help=True)
+session_cmd = typer.Typer(help="Multi-pass editing sessions.", no_args_is_help=True)
 app.add_typer(app_cmd, name="app")
 app.add_typer(task_cmd, name="task")
 app.add_typer(file_cmd, name="file")
+app.add_typer(session_cmd, name="session")
 app.add_typer(file_cmd, name="files", hidden=True)  # `brushwork files check` reads well
 app.add_typer(keys_cmd, name="keys")
 app.add_typer(db_cmd, name="db")
@@ -63,6 +65,13 @@ out = Console()
 
 BaseUrl = Annotated[str | None, typer.Option("--base-url", envvar="BRUSHWORK_BASE_URL")]
 ApiKey = Annotated[str | None, typer.Option("--api-key", envvar="BRUSHWORK_API_KEY")]
+SessionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--session",
+        help='"new" or a session id: without --image, the pass edits the session\'s latest picture',
+    ),
+]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where tasks and files live")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
@@ -456,6 +465,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="same seed, same pixels")] = None,
     app_id: Annotated[str, typer.Option("--app", help="app id")] = "brushwork/studio",
     as_json: Annotated[bool, typer.Option("--json", help="print the task as JSON")] = False,
+    session: SessionOpt = None,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
 ) -> None:
@@ -485,8 +495,18 @@ def run(
     if mask:
         inp["mask"] = Path(mask)
     with _client(base_url, api_key) as client:
-        task = follow(client, client.run({"app": app_id, "input": inp}, stream=True))
+        task = follow(client, client.run(_params(app_id, inp, session), stream=True))
+        _announce_session(task, session)
         _finish(client, task, output, as_json)
+
+
+def _params(app_id: str, inp: dict[str, Any], session: str | None) -> dict[str, Any]:
+    return {"app": app_id, "input": inp} | ({"session": session} if session else {})
+
+
+def _announce_session(task: dict[str, Any], session: str | None) -> None:
+    if session == "new" and task.get("session_id"):
+        console.print(f"session {task['session_id']} (next pass: --session {task['session_id']})")
 
 
 @app_cmd.command("list")
@@ -525,6 +545,7 @@ def app_run(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the task as JSON")] = False,
     save: Annotated[Path | None, typer.Option(help="directory to save images in")] = None,
+    session: SessionOpt = None,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
 ) -> None:
@@ -535,11 +556,12 @@ def app_run(
     except json.JSONDecodeError as exc:
         raise BrushworkError(f"--input is not valid JSON: {exc}", param="input") from None
     with _client(base_url, api_key) as client:
-        params = {"app": app_id, "input": inp}
+        params = _params(app_id, inp, session)
         if no_wait:
             out.print_json(json.dumps(client.run(params, wait=False)))
             return
         task = follow(client, client.run(params, stream=True))
+        _announce_session(task, session)
         if save:
             save.mkdir(parents=True, exist_ok=True)
         _finish(client, task, save, as_json)
@@ -572,6 +594,41 @@ def task_rm(
         for task_id in task_ids:
             client.tasks.delete(task_id)
             out.print(f"deleted task {task_id}")
+
+
+@session_cmd.command("list")
+def session_list(base_url: BaseUrl = None, api_key: ApiKey = None, as_json: AsJson = False) -> None:
+    """Your sessions, newest first."""
+    with _client(base_url, api_key) as client:
+        page = client.sessions.list()
+    if as_json:
+        _print_json(page["data"])
+        return
+    for item in page["data"]:
+        out.print(
+            f"{item['id']}  {item['app']:<22} {item['status']:<8} "
+            f"{item['call_count']} pass(es)  expires {item['expires_at']}"
+        )
+
+
+@session_cmd.command("get")
+def session_get(
+    session_id: str,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    as_json: AsJson = True,  # noqa: ARG001 - always JSON; the flag is accepted like elsewhere
+) -> None:
+    """A session's passes (oldest first) and its latest picture (JSON)."""
+    with _client(base_url, api_key) as client:
+        _print_json(client.sessions.get(session_id))
+
+
+@session_cmd.command("end")
+def session_end(session_id: str, base_url: BaseUrl = None, api_key: ApiKey = None) -> None:
+    """End a session: later passes in it are refused (410)."""
+    with _client(base_url, api_key) as client:
+        client.sessions.end(session_id)
+    out.print(f"ended session {session_id}")
 
 
 @file_cmd.command("rm")

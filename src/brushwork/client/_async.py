@@ -32,6 +32,7 @@ class AsyncClient:
         self.tasks = AsyncTasks(self)
         self.files = AsyncFiles(self)
         self.apps = AsyncApps(self)
+        self.sessions = AsyncSessions(self)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -54,6 +55,10 @@ class AsyncClient:
         task = response.json()
         return c.finished(await self.tasks.wait(task["id"]) if not c.is_terminal(task) else task)
 
+    def session(self, app: str, *, timeout: int | None = None) -> AsyncSession:
+        """As ``Client.session``: ``async with client.session(app) as s: await s.call(...)``."""
+        return AsyncSession(self, app, timeout)
+
     async def _upload_inputs(self, params: dict[str, Any]) -> dict[str, Any]:
         params = copy.deepcopy(params)
         for upload in c.find_uploads(params):
@@ -69,6 +74,63 @@ class AsyncClient:
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
+
+
+class AsyncSession:
+    """One session's calls, in order; ``id`` is known after the first call."""
+
+    def __init__(self, client: AsyncClient, app: str, timeout: int | None = None):
+        self._c, self.app, self.timeout = client, app, timeout
+        self.id: str | None = None
+
+    async def call(self, params: dict[str, Any], *, wait: bool = True, stream: bool = False) -> Any:
+        body = c.session_body(params, self.app, self.id, self.timeout)
+        if stream:
+            queued = await self._c.run(body, wait=False)
+            self.id = self.id or queued["session_id"]
+            return self._c.tasks.stream(queued["id"])
+        result = await self._c.run(body, wait=wait)
+        self.id = self.id or result["session_id"]
+        return result
+
+    async def get(self) -> dict[str, Any]:
+        return await self._c.sessions.get(c.require_session(self.id))
+
+    async def keepalive(self) -> dict[str, Any]:
+        return await self._c.sessions.keepalive(c.require_session(self.id))
+
+    async def end(self) -> None:
+        if self.id is not None:
+            await self._c.sessions.end(self.id)
+
+    async def __aenter__(self) -> AsyncSession:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.end()
+
+
+class AsyncSessions:
+    def __init__(self, client: AsyncClient):
+        self._c = client
+
+    async def list(self, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        query: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        result: dict[str, Any] = (await self._c.request("GET", "/sessions", params=query)).json()
+        return result
+
+    async def get(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = (await self._c.request("GET", f"/sessions/{session_id}")).json()
+        return result
+
+    async def keepalive(self, session_id: str) -> dict[str, Any]:
+        response = await self._c.request("POST", f"/sessions/{session_id}/keepalive")
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def end(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = (await self._c.request("DELETE", f"/sessions/{session_id}")).json()
+        return result
 
 
 class AsyncTasks:

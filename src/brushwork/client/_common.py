@@ -160,6 +160,23 @@ def same_origin(uri: str, base: str) -> bool:
     return uri.startswith(base + "/") or uri.startswith("/")
 
 
+def session_body(
+    params: dict[str, Any], app: str, session_id: str | None, timeout: int | None
+) -> dict[str, Any]:
+    """A run body for a session call: ``params`` is the input itself, or a run body's keys."""
+    body: dict[str, Any] = dict(params) if "input" in params else {"input": params}
+    body |= {"app": app, "session": session_id or "new"}
+    if timeout is not None:
+        body["session_timeout"] = timeout
+    return body
+
+
+def require_session(session_id: str | None) -> str:
+    if session_id is None:
+        raise BrushworkError("the session starts with its first call", code="invalid_call")
+    return session_id
+
+
 def run_body(params: dict[str, Any], wait: bool) -> dict[str, Any]:
     if "app" not in params or "input" not in params:
         raise BrushworkError("run() needs {'app': ..., 'input': {...}}", code="invalid_call")

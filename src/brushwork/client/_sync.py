@@ -35,6 +35,7 @@ class Client:
         self.tasks = Tasks(self)
         self.files = Files(self)
         self.apps = Apps(self)
+        self.sessions = Sessions(self)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -56,6 +57,12 @@ class Client:
         task = self.request("POST", "/apps/run", json=c.run_body(params, True), timeout=None).json()
         return c.finished(self.tasks.wait(task["id"]) if not c.is_terminal(task) else task)
 
+    def session(self, app: str, *, timeout: int | None = None) -> Session:
+        """A multi-pass editing session with ``app`` (SPEC §8): ``with client.session(app) as s:
+        s.call({"prompt": ...})``; a call without ``images`` edits the latest output. The
+        session is made by the first call and ended when the block exits."""
+        return Session(self, app, timeout)
+
     def _upload_inputs(self, params: dict[str, Any]) -> dict[str, Any]:
         params = copy.deepcopy(params)
         for upload in c.find_uploads(params):
@@ -70,6 +77,64 @@ class Client:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class Session:
+    """One session's calls, in order; ``id`` is known after the first call."""
+
+    def __init__(self, client: Client, app: str, timeout: int | None = None):
+        self._c, self.app, self.timeout = client, app, timeout
+        self.id: str | None = None
+
+    def call(self, params: dict[str, Any], *, wait: bool = True, stream: bool = False) -> Any:
+        """Run one pass: ``params`` is an app input, or ``{"input": ..., "webhook": ...}``."""
+        body = c.session_body(params, self.app, self.id, self.timeout)
+        if stream:  # the queued task says which session it is in; then its updates
+            queued = self._c.run(body, wait=False)
+            self.id = self.id or queued["session_id"]
+            return self._c.tasks.stream(queued["id"])
+        result = self._c.run(body, wait=wait)
+        self.id = self.id or result["session_id"]
+        return result
+
+    def get(self) -> dict[str, Any]:
+        return self._c.sessions.get(c.require_session(self.id))
+
+    def keepalive(self) -> dict[str, Any]:
+        return self._c.sessions.keepalive(c.require_session(self.id))
+
+    def end(self) -> None:
+        if self.id is not None:
+            self._c.sessions.end(self.id)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.end()
+
+
+class Sessions:
+    def __init__(self, client: Client):
+        self._c = client
+
+    def list(self, *, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+        query: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        result: dict[str, Any] = self._c.request("GET", "/sessions", params=query).json()
+        return result
+
+    def get(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._c.request("GET", f"/sessions/{session_id}").json()
+        return result
+
+    def keepalive(self, session_id: str) -> dict[str, Any]:
+        path = f"/sessions/{session_id}/keepalive"
+        result: dict[str, Any] = self._c.request("POST", path).json()
+        return result
+
+    def end(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._c.request("DELETE", f"/sessions/{session_id}").json()
+        return result
 
 
 class Tasks:

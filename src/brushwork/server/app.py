@@ -16,7 +16,7 @@ from brushwork.contract import ImageStreamEvent, TaskUpdate, WebhookPayload
 from brushwork.files.retention import Sweeper
 from brushwork.server import errors
 from brushwork.server.openai import router as openai
-from brushwork.server.routes import apps, files, health, tasks, web
+from brushwork.server.routes import apps, files, health, sessions, tasks, web
 from brushwork.server.services import Services
 from brushwork.settings import Settings
 from brushwork.tasks.recovery import Reaper
@@ -71,7 +71,7 @@ def create_app(
     app.state.services = services
     errors.install(app)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, apps, tasks, files, openai, web):
+    for module in (health, apps, tasks, sessions, files, openai, web):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.mount("/web", web.static_files(), name="web")
     document_models(app, (TaskUpdate, ImageStreamEvent, WebhookPayload))

@@ -35,8 +35,12 @@ class Resolved:
     created: list[str]  # the files stored for this call (removed again if it is refused)
 
 
-def resolve(inp: AppInput, owner: str, svc: Services, files_base: str) -> Resolved:
-    """Check every reference first; store new bytes only once all pass (a refusal stores none)."""
+def resolve(
+    inp: AppInput, owner: str, svc: Services, files_base: str, *, chained: bool = False
+) -> Resolved:
+    """Check every reference first; store new bytes only once all pass (a refusal stores none).
+    ``chained``: a session call editing its latest output; the mask's size is checked when the
+    call runs, against that image."""
     loaded = []  # (bytes, existing file id, format, stem)
     first = None
     for i, ref in enumerate(inp.images):
@@ -45,12 +49,13 @@ def resolve(inp: AppInput, owner: str, svc: Services, files_base: str) -> Resolv
         first = first or decoded
         loaded.append((data, existing, decoded.format, f"image-{i}"))
     if inp.mask is not None:
-        assert first is not None  # AppInput refuses a mask without images
+        assert first is not None or chained  # AppInput refuses a mask without images
         data, existing = load(
             inp.mask, owner, svc, files_base, param="mask", label="mask", limit=MAX_MASK_BYTES
         )
         decoded = codecs.decode(data, param="mask", limit=MAX_MASK_BYTES)
-        masks.check_mask_size(decoded.size, first.size)
+        if first is not None:
+            masks.check_mask_size(decoded.size, first.size)
         loaded.append((data, existing, decoded.format, "mask"))
     _, note = inp.resolve_size(first.size if first else None)
     ids, created = [], []

@@ -23,7 +23,7 @@ from brushwork.apps import moderation
 from brushwork.contract import AppInput, TaskStatus, parse_input
 from brushwork.errors import InvalidInput, RateLimited, ServiceUnavailable
 from brushwork.files.faults import is_storage_full, storage_full
-from brushwork.server import inputs
+from brushwork.server import inputs, sessions
 from brushwork.server.services import Services, poll_interval
 from brushwork.tasks.events import FALLBACK_SECONDS, woken
 
@@ -64,18 +64,33 @@ def submit(
     webhook: str | None = None,
     session_id: str | None = None,
     options: dict[str, Any] | None = None,
+    session: Any = None,
+    session_timeout: Any = None,
 ) -> dict[str, Any]:
-    """Validate everything, then record and queue the task (status 2). Blocking: run in a thread."""
+    """Validate everything, then record and queue the task (status 2). Blocking: run in a thread.
+
+    ``session`` (``"new"`` or an id, SPEC §8) puts the call in a session; a call there whose
+    input has no ``images`` edits the session's latest output (resolved when it runs).
+    ``session_id`` alone is a label (OpenAI's ``user``), not a session."""
     svc.limiter.take(who)
     svc.registry.require_available(app)
     check_room(svc, app, who)
     svc.require_room("a new task")
-    inp = raw_input if isinstance(raw_input, AppInput) else parse_input(raw_input)
-    check_capabilities(svc, app, inp)
+    call = sessions.for_call(svc, who, app, session, session_timeout)
+    chained = call is not None and not _names_images(raw_input)
+    inp = raw_input if isinstance(raw_input, AppInput) else parse_input(raw_input, chained=chained)
+    follows = chained and call is not None and call.parent_id is not None
+    check_capabilities(svc, app, inp, edits_latest=follows)
     moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:
         check_webhook_url(webhook)
-    resolved = inputs.resolve(inp, who, svc, files_base)
+    resolved = inputs.resolve(inp, who, svc, files_base, chained=chained)
+    options = dict(options or {})
+    parent_id = None
+    if call is not None:
+        options |= {"session": True, "chain": chained}
+        parent_id = call.parent_id
+        session_id = sessions.start(svc, who, app, call)
     try:
         task = svc.store.create_task(
             owner=who,
@@ -83,6 +98,7 @@ def submit(
             input=resolved.input,
             file_ids=resolved.file_ids,
             session_id=session_id,
+            parent_id=parent_id,
             webhook=webhook,
             log=resolved.log,
             options=options,
@@ -109,14 +125,28 @@ async def start(svc: Services, who: str, files_base: str, **call: Any) -> dict[s
 MODE_PARAM = {"generate": "images", "edit": "images", "inpaint": "mask"}
 
 
-def check_capabilities(svc: Services, app: str, inp: AppInput) -> None:
-    """Refuse a mode the app does not do, or more reference images than it takes."""
+def _names_images(raw: AppInput | dict[str, Any]) -> bool:
+    """Whether the input says which images to use (even ``[]``): SPEC §8's edit chain is for
+    a call that does not."""
+    if isinstance(raw, AppInput):
+        return "images" in raw.model_fields_set
+    return not isinstance(raw, dict) or "images" in raw
+
+
+def check_capabilities(
+    svc: Services, app: str, inp: AppInput, *, edits_latest: bool = False
+) -> None:
+    """Refuse a mode the app does not do, or more reference images than it takes.
+    ``edits_latest``: a session call that will edit the session's latest output."""
     caps = svc.registry.engine(app).capabilities()
-    if inp.mode not in caps.modes:
+    mode = inp.mode
+    if edits_latest:
+        mode = "inpaint" if inp.mask is not None else "edit"
+    if mode not in caps.modes:
         does = ", ".join(sorted(caps.modes))
         raise InvalidInput(
-            f"app {app!r} does not do {inp.mode} (it does: {does})",
-            param=MODE_PARAM[inp.mode],
+            f"app {app!r} does not do {mode} (it does: {does})",
+            param=MODE_PARAM[mode],
             code="unsupported_mode",
         )
     if len(inp.images) > caps.max_images:

@@ -27,7 +27,7 @@ from PIL import Image
 from brushwork.apps.registry import Registry
 from brushwork.contract import CONTENT_TYPES, AppInput, TaskStatus, output_meta, parse_input
 from brushwork.engines.base import Engine, Request, TaskCancelled
-from brushwork.errors import BrushworkError, EngineFailed
+from brushwork.errors import BrushworkError, EngineFailed, InvalidInput
 from brushwork.files.faults import is_storage_full, storage_full
 from brushwork.files.store import open_files
 from brushwork.imaging import codecs, masks
@@ -193,6 +193,10 @@ class Worker:
         if time.time() - task["created_at"] > self.settings.queue_expiry_seconds:
             expire(self.store, self.settings.queue_expiry_seconds)  # too late to be useful
             return
+        in_session = bool((task.get("options") or {}).get("session"))
+        if in_session and self.store.waits_behind(task):
+            self._defer(task)  # a session's calls run one at a time, in order
+            return
         beating = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(task_id, beating), daemon=True)
         beat.start()
@@ -201,6 +205,21 @@ class Worker:
         finally:
             beating.set()
             beat.join()
+            if in_session:
+                self._session_call_ended(task)
+
+    def _defer(self, task: dict[str, Any]) -> None:
+        """Back to the end of the queue until the session's earlier calls have ended (a short
+        pause first, so an idle worker does not spin on it)."""
+        time.sleep(min(0.2, self.settings.queue_poll_seconds))
+        self.queue.enqueue(task["id"], task["app"])
+
+    def _session_call_ended(self, task: dict[str, Any]) -> None:
+        ended = self.store.get_task(task["id"])
+        if ended is None or not TaskStatus(ended["status"]).is_terminal():
+            return  # re-queued after a lost worker, or still held: not over yet
+        images = (ended.get("output") or {}).get("images") or [None]
+        self.store.session_call_ended(task["session_id"], task["id"], images[0], self.name)
 
     def _heartbeat(self, task_id: str, done: threading.Event) -> None:
         """Say we are alive while the task runs, so a reaper never takes it from a live worker;
@@ -249,6 +268,8 @@ class Worker:
 
     def _execute(self, task: dict[str, Any]) -> None:
         task_id = task["id"]
+        if (task.get("options") or {}).get("chain"):
+            task = self._edit_latest(task)
         inp = parse_input(task["input"])
         spec = self.registry.spec(task["app"])
         engine = self._engine(task["app"])
@@ -304,6 +325,27 @@ class Worker:
             output={"images": refs, "output_meta": meta},
             log=f"completed: engine {engine_s * 1000:.0f} ms, encode {encode_s * 1000:.0f} ms\n",
         )
+
+    def _edit_latest(self, task: dict[str, Any]) -> dict[str, Any]:
+        """A session call without images edits the first image of the session's last call
+        that completed before it (SPEC §8); with none, it draws a new picture."""
+        latest = self.store.latest_before(task)
+        if latest is None:
+            if task["files"].get("mask"):
+                raise InvalidInput(
+                    "this session has no picture to edit yet (no earlier call completed): "
+                    "send images with the mask",
+                    param="mask",
+                )
+            return task
+        parent, ref = latest
+        file_id = str(ref["uri"]).rsplit("/", 1)[-1]
+        self.store.update(task["id"], log=f"edits the output of {parent}\n")
+        return {
+            **task,
+            "input": {**task["input"], "images": [ref["uri"]]},
+            "files": {**task["files"], "images": [file_id]},
+        }
 
     def _engine(self, app_id: str) -> Engine:
         engine = self.registry.engine(app_id)

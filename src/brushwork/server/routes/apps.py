@@ -7,10 +7,25 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from brushwork.apps.registry import AppSpec
-from brushwork.contract import AppInfo, AppInput, AppList, AppOutput, Task, TaskStatus
+from brushwork.contract import (
+    AppInfo,
+    AppInput,
+    AppList,
+    AppOutput,
+    Task,
+    TaskStatus,
+    parse_input,
+)
 from brushwork.server.routes.tasks import task_response
 from brushwork.server.runs import start, wait_until_done
 from brushwork.server.services import Services, owner, services
@@ -22,13 +37,34 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     app: str = Field(description="App id, e.g. brushwork/studio")
+    # before ``input``: validating the input needs to know whether the call is in a session
+    session: str | None = Field(
+        None,
+        description='"new" or a session id (SPEC §8); without images, a call edits the '
+        "session's latest output",
+    )
+    session_timeout: int | None = Field(
+        None, description="idle seconds before the session expires (1..3600, default 60)"
+    )
     input: AppInput = Field(description="The app input (see GET /apps/{ns}/{name})")
     webhook: str | None = Field(None, description="Called when the task ends (9, 10, 11)")
     wait: bool = Field(False, description="Answer with the finished task")
-    session_id: str | None = Field(None, max_length=200)
+    session_id: str | None = Field(
+        None, max_length=200, description="a label for the task (not a session: see session)"
+    )
     previews: int = Field(
         0, ge=0, le=3, description="partial renders to publish on the task's stream (0..3)"
     )
+
+    @field_validator("input", mode="wrap")
+    @classmethod
+    def _session_input(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> AppInput:
+        if info.data.get("session") is not None and isinstance(value, dict):
+            return parse_input(value, chained="images" not in value)  # the contract's messages
+        result: AppInput = handler(value)
+        return result
 
 
 def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> AppInfo:
@@ -92,6 +128,8 @@ async def run_app(body: RunRequest, request: Request, who: str = Depends(owner))
         raw_input=body.input,
         webhook=body.webhook,
         session_id=body.session_id,
+        session=body.session,
+        session_timeout=body.session_timeout,
         options={"previews": body.previews},
     )
     row: dict[str, Any] | None = (

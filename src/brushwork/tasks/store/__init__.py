@@ -1,7 +1,8 @@
 """The task store: one database (SQLite by default, PostgreSQL when outgrown), in rooms.
 
 ``tables`` (the schema the migrations read), ``records`` (tasks and their event log: every
-status change goes through one helper that also publishes it), ``keys`` (API keys, signing
+status change goes through one helper that also publishes it), ``sessions`` (multi-pass
+editing: order, idle clock, the latest output), ``keys`` (API keys, signing
 secrets), ``outbox`` (webhook deliveries), ``workers`` (who is alive, what each holds) and
 ``files`` (the files index). :class:`Store` joins them over one engine and migrates the
 schema when it opens. It knows nothing of HTTP, engines or the queue.
@@ -18,6 +19,7 @@ from brushwork.tasks.store.files import FileIndex, FileRecord
 from brushwork.tasks.store.keys import DEV_OWNER, Keys
 from brushwork.tasks.store.outbox import Outbox
 from brushwork.tasks.store.records import TaskRecords
+from brushwork.tasks.store.sessions import Sessions
 from brushwork.tasks.store.tables import HELD, new_id
 from brushwork.tasks.store.workers import Workers
 
@@ -32,7 +34,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store(TaskRecords, Keys, Outbox, Workers, FileIndex):
+class Store(TaskRecords, Sessions, Keys, Outbox, Workers, FileIndex):
     def __init__(self, url: str | Path):
         """``url``: a SQLAlchemy URL (SQLite or PostgreSQL), or a SQLite file path."""
         if isinstance(url, Path):

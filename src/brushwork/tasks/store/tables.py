@@ -39,7 +39,8 @@ tasks = Table(
     Column("error", JSON),
     Column("logs", Text, nullable=False, default=""),
     Column("progress", Integer, nullable=False, default=0),
-    Column("session_id", String(200)),
+    Column("session_id", String(200), index=True),
+    Column("parent_id", String(32)),  # in a session: the call whose output this one edits
     Column("worker", String(64)),  # which worker process holds it, once picked up
     Column("heartbeat_at", Float),  # the holding worker says it is alive (tasks/recovery.py)
     Column("attempts", Integer, nullable=False, default=0),
@@ -92,6 +93,24 @@ files = Table(
     Column("size", Integer, nullable=False),
     Column("created_at", Float, nullable=False, index=True),
     Column("expired_at", Float),  # past retention: the bytes are gone, the record answers 410
+)
+
+sessions = Table(  # SPEC §8: one conversation of passes over one picture
+    "sessions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("owner", String(32), nullable=False, index=True),
+    Column("app", String(200), nullable=False),
+    Column("idle_timeout", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_call_at", Float),
+    Column("expires_at", Float, nullable=False),  # idle clock: every call resets it
+    Column("ended_at", Float),
+    Column("call_count", Integer, nullable=False),
+    Column("worker", String(128)),  # the worker that ran its last call (warm state)
+    Column("latest", JSON),  # the first image of its last completed call: a FileRef
+    Column("latest_task", String(32)),
 )
 
 deletions = Table(  # what each owner deleted: a repeated DELETE answers 204, not 404
