@@ -256,3 +256,28 @@ def test_postgres_outage_is_503_and_service_returns(tmp_path: Path) -> None:
     finally:
         stop_server(server)
         cluster.remove()
+
+
+def test_kill_9_mid_call_keeps_the_session_usable(api_only: Server) -> None:
+    """The worker holding a session's call dies: that call is re-queued as any task is, the
+    next call waits its turn, both complete, and the session goes on."""
+    with (
+        worker(api_only),
+        worker(api_only),
+        brushwork.inference(base_url=api_only.base_url, api_key=api_only.key) as client,
+    ):
+        session = client.session("test/slow", timeout=120)
+        one = session.call({"prompt": "slow"}, wait=False)
+        pid = holder_pid(client, one["id"])
+        two = session.call({"prompt": "slower"}, wait=False)  # queued behind the first
+        os.kill(pid, signal.SIGKILL)
+        first = wait_status(client, one["id"], timeout=30)
+        second = wait_status(client, two["id"], timeout=30)
+        assert first["status"] == 9 and "re-queued" in first["logs"]
+        assert second["status"] == 9, second["error"]
+        assert second["started_at"] >= first["completed_at"]  # in order, one at a time
+        third = session.call({"prompt": "and again"})
+        assert third["status"] == 9 and third["parent_id"] == two["id"]
+        state = session.get()
+        assert state["status"] == "active"
+        assert state["tasks"] == [one["id"], two["id"], third["id"]]
