@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 
 from brushwork.files.store import FileStore
+from brushwork.tasks.periodic import Periodic
 from brushwork.tasks.store import Store
 
 log = logging.getLogger("brushwork.retention")
@@ -50,29 +50,19 @@ def sweep(
     return swept
 
 
-class Sweeper:
-    """A thread in each API process that sweeps every ``every`` seconds (one wins the lease)."""
+class Sweeper(Periodic):
+    """A thread in each API process that sweeps at start and every ``every`` seconds (one
+    server at a time wins the lease); none when everything is kept forever."""
+
+    name = "retention"
 
     def __init__(self, store: Store, files: FileStore, keep_days: float, every: float):
-        self.store, self.files, self.keep_days, self.every = store, files, keep_days, every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(every, at_start=True)
+        self.store, self.files, self.keep_days = store, files, keep_days
 
     def start(self) -> None:
         if self.keep_days > 0:
-            self._thread = threading.Thread(target=self._loop, daemon=True, name="retention")
-            self._thread.start()
+            super().start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                sweep(self.store, self.files, self.keep_days)
-            except Exception:
-                log.exception("retention sweep failed; trying again later")
-            if self._stop.wait(self.every):
-                return
+    def run_once(self) -> None:
+        sweep(self.store, self.files, self.keep_days)

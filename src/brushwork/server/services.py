@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.queues import Queue as MPQueue
 from typing import Any
@@ -87,6 +88,16 @@ class Services:
 def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
+
+
+def paged(
+    fetch: Callable[[int, int | None], list[dict[str, Any]]], limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], bool, str | None]:
+    """One page, newest first: (rows, has_more, next_cursor). ``fetch(n, before_seq)``."""
+    before = min(int(cursor), 2**62) if cursor is not None else None  # past every row
+    rows = fetch(limit + 1, before)
+    page, more = rows[:limit], len(rows) > limit
+    return page, more, str(page[-1]["seq"]) if more else None
 
 
 def poll_interval(elapsed: float) -> float:

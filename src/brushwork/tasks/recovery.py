@@ -10,11 +10,11 @@ file ids on every attempt, so running a task twice is harmless.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from brushwork.contract import TaskStatus
 from brushwork.errors import EngineFailed
+from brushwork.tasks.periodic import Periodic
 from brushwork.tasks.queue import TaskQueue
 from brushwork.tasks.store import Store
 
@@ -62,36 +62,24 @@ def expire(store: Store, older_than: float) -> int:
     return count
 
 
-class Reaper:
+class Reaper(Periodic):
     """A thread that recovers the tasks of workers whose heartbeat went quiet, and expires
     tasks that waited too long."""
+
+    name = "reaper"
 
     def __init__(
         self, store: Store, queue: TaskQueue, stale_after: float, every: float, expiry: float
     ):
+        super().__init__(every)
         self.store, self.queue = store, queue
-        self.stale_after, self.every, self.expiry = stale_after, every, expiry
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.stale_after, self.expiry = stale_after, expiry
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="reaper")
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                recover(
-                    self.store,
-                    self.queue,
-                    why="its worker stopped answering",
-                    stale_before=time.time() - self.stale_after,
-                )
-                expire(self.store, self.expiry)
-            except Exception:
-                log.exception("reaper pass failed")
+    def run_once(self) -> None:
+        recover(
+            self.store,
+            self.queue,
+            why="its worker stopped answering",
+            stale_before=time.time() - self.stale_after,
+        )
+        expire(self.store, self.expiry)

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from brushwork.contract import Session, SessionPage
 from brushwork.server import sessions
-from brushwork.server.services import owner, services
+from brushwork.server.services import owner, paged, services
 
 router = APIRouter(tags=["sessions"])
 
@@ -25,14 +25,12 @@ def list_sessions(
 ) -> JSONResponse:
     """Your sessions, newest first."""
     svc = services(request)
-    before = min(int(cursor), 2**62) if cursor is not None else None
-    rows = svc.store.list_sessions(who, limit=limit + 1, before=before)
-    page, more = rows[:limit], len(rows) > limit
+    page, more, next_cursor = paged(
+        lambda n, before: svc.store.list_sessions(who, limit=n, before=before), limit, cursor
+    )
     base = svc.files_base(request)
     body = SessionPage(
-        data=[sessions.render(svc, r, base) for r in page],
-        has_more=more,
-        next_cursor=str(page[-1]["seq"]) if more else None,
+        data=[sessions.render(svc, r, base) for r in page], has_more=more, next_cursor=next_cursor
     )
     return JSONResponse(body.model_dump(mode="json"))
 

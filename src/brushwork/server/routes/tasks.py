@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from brushwork.contract import Task, TaskPage, TaskStatus, absolute_output
-from brushwork.errors import Conflict, InvalidInput, NotFound
+from brushwork.errors import Conflict, NotFound
 from brushwork.server.runs import Ended, Quiet, follow_task
-from brushwork.server.services import Services, owner, services
+from brushwork.server.services import Services, owner, paged, services
 
 router = APIRouter(tags=["tasks"])
 
@@ -43,19 +43,15 @@ def list_tasks(
     cursor: str | None = Query(None, pattern=r"^[0-9]+$", description="next_cursor of a page"),
 ) -> JSONResponse:
     svc = services(request)
-    before = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise InvalidInput(f"cursor must come from next_cursor, got {cursor!r}", param="cursor")
-        before = min(int(cursor), 2**62)  # past every task; SQLite integers are 64-bit
-    rows = svc.store.list_tasks(who, limit=limit + 1, before=before)
-    page, more = rows[:limit], len(rows) > limit
+    page, more, next_cursor = paged(
+        lambda n, before: svc.store.list_tasks(who, limit=n, before=before), limit, cursor
+    )
     base = svc.files_base(request)
     return JSONResponse(
         {
             "data": [Task.from_record(r, base).to_json() for r in page],
             "has_more": more,
-            "next_cursor": str(page[-1]["seq"]) if more else None,
+            "next_cursor": next_cursor,
         }
     )
 
