@@ -206,6 +206,11 @@ class Settings(BaseSettings):
     cancel_grace_seconds: float = Field(
         5.0, gt=0, description="a cancelled engine still running after this long ends its worker"
     )
+    session_affinity_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="a session's call waits this long for the worker that ran its last call",
+    )
     stale_after_seconds: float = Field(
         15.0, gt=0, description="a held task whose worker is quiet this long is re-queued once"
     )

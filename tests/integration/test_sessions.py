@@ -225,3 +225,30 @@ def test_the_sdk_runs_a_session(api: Api) -> None:
     finally:
         done.set()
         worker.join()
+
+
+def test_a_call_waits_briefly_for_the_worker_that_ran_the_last_one(api: Api) -> None:
+    """Soft affinity: within BRUSHWORK_SESSION_AFFINITY_SECONDS another worker hands the call
+    back so the warm one takes it; once that worker is gone, anyone does."""
+    from brushwork.tasks.worker import Worker
+
+    warm, other = api.worker, Worker(api.settings, name="w2")
+    first = call(api, "new", {"prompt": "a red apple", "quality": "low"}).json()
+    api.drain()  # run by the warm worker ("w1")
+    session_id = first["session_id"]
+    assert api.http.app.state.services.store.get_session(session_id)["worker"] == warm.name  # type: ignore[attr-defined]
+    warm.store.worker_seen(warm.name, 1, ["brushwork/studio"])
+    second = call(api, session_id, {"prompt": "make it blue", "quality": "low"}).json()
+    assert other.queue.try_take() == second["id"]
+    other.run_task(second["id"])  # young, and its warm worker is alive: handed back
+    assert api.http.get(f"/tasks/{second['id']}").json()["status"] == TaskStatus.QUEUED
+    assert warm.queue.try_take() == second["id"]
+    warm.run_task(second["id"])
+    done = api.http.get(f"/tasks/{second['id']}").json()
+    assert done["status"] == TaskStatus.COMPLETED and f"picked up by {warm.name}" in done["logs"]
+    warm.store.worker_gone(warm.name)  # the warm worker is gone: the next call runs anywhere
+    third = call(api, session_id, {"prompt": "make it green", "quality": "low"}).json()
+    assert other.queue.try_take() == third["id"]
+    other.run_task(third["id"])
+    done = api.http.get(f"/tasks/{third['id']}").json()
+    assert done["status"] == TaskStatus.COMPLETED and "picked up by w2" in done["logs"]

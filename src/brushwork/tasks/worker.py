@@ -194,7 +194,7 @@ class Worker:
             expire(self.store, self.settings.queue_expiry_seconds)  # too late to be useful
             return
         in_session = bool((task.get("options") or {}).get("session"))
-        if in_session and self.store.waits_behind(task):
+        if in_session and (self.store.waits_behind(task) or self._warm_elsewhere(task)):
             self._defer(task)  # a session's calls run one at a time, in order
             return
         beating = threading.Event()
@@ -207,6 +207,19 @@ class Worker:
             beat.join()
             if in_session:
                 self._session_call_ended(task)
+
+    def _warm_elsewhere(self, task: dict[str, Any]) -> bool:
+        """Whether another live worker ran the session's last call and the call is young
+        enough to wait for it (its warm state is reused); after the affinity window, or when
+        that worker is gone, any worker takes it."""
+        if time.time() - task["created_at"] > self.settings.session_affinity_seconds:
+            return False
+        session = self.store.get_session(task["session_id"])
+        warm = session["worker"] if session else None
+        if warm is None or warm == self.name:
+            return False
+        seen_after = time.time() - self.settings.stale_after_seconds
+        return self.store.worker_serves(warm, task["app"], seen_after)
 
     def _defer(self, task: dict[str, Any]) -> None:
         """Back to the end of the queue until the session's earlier calls have ended (a short

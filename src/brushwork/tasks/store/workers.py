@@ -57,6 +57,15 @@ class Workers(Room):
                     )
                 )
 
+    def worker_serves(self, name: str, app: str, seen_after: float) -> bool:
+        """Whether worker ``name`` was seen since ``seen_after`` and takes tasks of ``app``."""
+        query = select(workers.c.apps).where(
+            workers.c.name == name, workers.c.last_seen > seen_after
+        )
+        with self.engine.connect() as conn:
+            apps = conn.execute(query).scalar()
+        return apps is not None and app in apps
+
     def worker_gone(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(workers.delete().where(workers.c.name == name))
