@@ -158,7 +158,7 @@ def worker(
     _warn_unknown_variables()
     # compat: a standalone worker runs one process unless told otherwise (not one per core)
     default = None if os.environ.get("BRUSHWORK_WORKERS") else 1
-    settings = _settings(data_dir=data_dir, workers=workers or default)
+    settings = _settings(data_dir=data_dir, workers=default if workers is None else workers)
     chosen = [a.strip() for a in apps.split(",") if a.strip()] if apps else None
     unknown = sorted(set(chosen or []) - set(Registry(settings).apps))
     if unknown:
