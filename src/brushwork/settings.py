@@ -220,8 +220,11 @@ class Settings(BaseSettings):
     moderation_embeddings: bool = Field(
         True, description="moderation compares prompts with an embedding model (about 4 ms)"
     )
-    rate_limit_per_minute: int = Field(
-        120, ge=0, description="task submissions per API key per minute (0 = no limit)"
+    rate_limit_per_minute: int | None = Field(
+        None,
+        ge=0,
+        description="task submissions per API key per minute (0 = no limit; default 120, "
+        "none in dev mode: one local user on loopback)",
     )
     url_allow_hosts: list[str] = Field(
         default_factory=list,
@@ -267,6 +270,12 @@ class Settings(BaseSettings):
                 f"dev mode (no API key) only listens on loopback; got host {self.host!r}"
             )
         return self
+
+    @property
+    def submissions_per_minute(self) -> int:
+        if self.rate_limit_per_minute is not None:
+            return self.rate_limit_per_minute
+        return 0 if self.dev else 120
 
     @property
     def url_policy(self) -> Policy:

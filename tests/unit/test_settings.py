@@ -148,3 +148,11 @@ def test_group_variables_keep_their_names(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("BRUSHWORK_DIFFUSERS_MAX_BATCH", "0")
     with pytest.raises(ValueError, match="max_batch"):
         Settings()
+
+
+def test_dev_mode_has_no_per_key_submission_limit_unless_set(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).submissions_per_minute == 120  # a shared server
+    assert Settings(data_dir=tmp_path, dev=True).submissions_per_minute == 0  # one local user
+    assert (
+        Settings(data_dir=tmp_path, dev=True, rate_limit_per_minute=30).submissions_per_minute == 30
+    )

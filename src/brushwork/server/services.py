@@ -53,7 +53,7 @@ class Services:
             ),
             queue=queue,
             registry=registry,
-            limiter=RateLimiter(settings.rate_limit_per_minute),
+            limiter=RateLimiter(settings.submissions_per_minute),
             events=TaskEvents(finished, redis=queue.redis),
         )
 
