@@ -252,3 +252,15 @@ def test_a_call_waits_briefly_for_the_worker_that_ran_the_last_one(api: Api) -> 
     other.run_task(third["id"])
     done = api.http.get(f"/tasks/{third['id']}").json()
     assert done["status"] == TaskStatus.COMPLETED and "picked up by w2" in done["logs"]
+
+
+def test_a_mask_alone_needs_a_picture_in_the_session(api: Api) -> None:
+    before = counts(api)
+    mask = b64(encode(rect_mask(1024, 1024, (0, 0, 10, 10))))
+    refused = call(api, "new", {"prompt": "remove it", "mask": mask})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "mask"
+    assert counts(api) == before
+    outside = api.http.post(
+        "/apps/run", json={"app": "brushwork/studio", "input": {"prompt": "x", "mask": mask}}
+    )
+    assert outside.status_code == 400 and outside.json()["error"]["param"] == "mask"

@@ -80,6 +80,11 @@ def submit(
     chained = call is not None and not _names_images(raw_input)
     inp = raw_input if isinstance(raw_input, AppInput) else parse_input(raw_input, chained=chained)
     follows = chained and call is not None and call.parent_id is not None
+    if chained and not follows and inp.mask is not None:
+        raise InvalidInput(
+            "mask needs a picture: this session has none yet, so send images with it",
+            param="mask",
+        )
     check_capabilities(svc, app, inp, edits_latest=follows)
     moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:
