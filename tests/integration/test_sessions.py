@@ -264,3 +264,23 @@ def test_a_mask_alone_needs_a_picture_in_the_session(api: Api) -> None:
         "/apps/run", json={"app": "brushwork/studio", "input": {"prompt": "x", "mask": mask}}
     )
     assert outside.status_code == 400 and outside.json()["error"]["param"] == "mask"
+
+
+def test_the_latest_picture_is_read_off_the_calls_deleted_ones_excluded(api: Api) -> None:
+    first = call(api, "new", {"prompt": "a red apple", "quality": "low"}).json()
+    api.drain()
+    session_id = first["session_id"]
+    second = call(api, session_id, {"prompt": "a blue boat", "images": [], "quality": "low"}).json()
+    api.drain()
+    done = api.http.get(f"/tasks/{second['id']}").json()
+    latest = api.http.get(f"/sessions/{session_id}").json()["latest"]
+    assert latest["uri"] == done["output"]["images"][0]["uri"]
+    assert api.http.delete(f"/tasks/{second['id']}").status_code == 204
+    one = api.http.get(f"/tasks/{first['id']}").json()
+    latest = api.http.get(f"/sessions/{session_id}").json()["latest"]
+    assert latest["uri"] == one["output"]["images"][0]["uri"]  # never a deleted picture
+    third = call(api, session_id, {"prompt": "make it shine", "quality": "low"}).json()
+    api.drain()
+    assert (
+        f"edits the output of {first['id']}" in api.http.get(f"/tasks/{third['id']}").json()["logs"]
+    )

@@ -111,9 +111,10 @@ def start(svc: Services, who: str, app: str, call: CallSession) -> str:
 
 
 def render(svc: Services, row: dict[str, Any], files_base: str) -> Session:
-    latest = row["latest"]
-    if latest is not None:
-        latest = (absolute_output({"images": [latest]}, files_base) or {})["images"][0]
+    found = svc.store.latest_output(row["id"])
+    latest = None
+    if found is not None:
+        latest = (absolute_output({"images": [found[1]]}, files_base) or {})["images"][0]
     return Session.model_validate(
         {
             "id": row["id"],

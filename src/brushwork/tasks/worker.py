@@ -228,11 +228,10 @@ class Worker:
         self.queue.enqueue(task["id"], task["app"])
 
     def _session_call_ended(self, task: dict[str, Any]) -> None:
-        ended = self.store.get_task(task["id"])
-        if ended is None or not TaskStatus(ended["status"]).is_terminal():
+        status = self.store.status_of(task["id"])
+        if status is None or not status.is_terminal():
             return  # re-queued after a lost worker, or still held: not over yet
-        images = (ended.get("output") or {}).get("images") or [None]
-        self.store.session_call_ended(task["session_id"], task["id"], images[0], self.name)
+        self.store.session_call_ended(task["session_id"], self.name)
 
     def _heartbeat(self, task_id: str, done: threading.Event) -> None:
         """Say we are alive while the task runs, so a reaper never takes it from a live worker;
@@ -342,7 +341,7 @@ class Worker:
     def _edit_latest(self, task: dict[str, Any]) -> dict[str, Any]:
         """A session call without images edits the first image of the session's last call
         that completed before it (SPEC §8); with none, it draws a new picture."""
-        latest = self.store.latest_before(task)
+        latest = self.store.latest_output(task["session_id"], before_seq=task["seq"])
         if latest is None:
             if task["files"].get("mask"):
                 raise InvalidInput(

@@ -5,7 +5,8 @@ workers, and it expires by its idle clock (``expires_at``, pushed forward by eve
 by keepalives), never because a process went away. Its calls are the tasks that carry its
 id, in submission order; a call runs only once every earlier one has ended (the worker
 asks :meth:`Sessions.waits_behind`), and a call without images edits the first image of
-the last call that completed before it (:meth:`Sessions.latest_before`).
+the last call that completed before it (:meth:`Sessions.latest_output`), which is also
+the session's latest picture: derived from its calls, never stored twice.
 """
 
 from __future__ import annotations
@@ -120,17 +121,9 @@ class Sessions(Room):
                 .values(ended_at=time.time())
             )
 
-    def session_call_ended(
-        self, session_id: str, task_id: str, latest: dict[str, Any] | None, worker: str | None
-    ) -> None:
-        """A call ended: its first image (if it made one) is now the latest, its worker is the
-        warm one, and the idle clock starts again."""
-        now = time.time()
-        values: dict[str, Any] = {"expires_at": sessions.c.idle_timeout + now}
-        if latest is not None:
-            values |= {"latest": latest, "latest_task": task_id}
-        if worker is not None:
-            values["worker"] = worker
+    def session_call_ended(self, session_id: str, worker: str) -> None:
+        """A call ended: its worker is the warm one, and the idle clock starts again."""
+        values = {"expires_at": sessions.c.idle_timeout + time.time(), "worker": worker}
         with self.engine.begin() as conn:
             conn.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
 
@@ -142,19 +135,19 @@ class Sessions(Room):
         with self.engine.connect() as conn:
             return conn.execute(query.limit(1)).first() is not None
 
-    def latest_before(self, task: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        """(task id, first image) of the last call of the session that completed before this
-        one, or None when none did."""
-        query = (
-            select(tasks.c.id, tasks.c.output)
-            .where(
-                tasks.c.session_id == task["session_id"],
-                tasks.c.seq < task["seq"],
-                tasks.c.status == int(TaskStatus.COMPLETED),
-            )
-            .order_by(tasks.c.seq.desc())
-            .limit(1)
+    def latest_output(
+        self, session_id: str, before_seq: int | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """(task id, first image) of the session's last completed call that is not deleted
+        (before the call ``before_seq``, when given), or None when there is none."""
+        query = select(tasks.c.id, tasks.c.output).where(
+            tasks.c.session_id == session_id,
+            tasks.c.status == int(TaskStatus.COMPLETED),
+            tasks.c.deleted_at.is_(None),
         )
+        if before_seq is not None:
+            query = query.where(tasks.c.seq < before_seq)
+        query = query.order_by(tasks.c.seq.desc()).limit(1)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None or not (row.output or {}).get("images"):

@@ -109,8 +109,6 @@ sessions = Table(  # SPEC §8: one conversation of passes over one picture
     Column("ended_at", Float),
     Column("call_count", Integer, nullable=False),
     Column("worker", String(128)),  # the worker that ran its last call (warm state)
-    Column("latest", JSON),  # the first image of its last completed call: a FileRef
-    Column("latest_task", String(32)),
 )
 
 deletions = Table(  # what each owner deleted: a repeated DELETE answers 204, not 404

@@ -5,8 +5,9 @@ Revises: 0002
 Create Date: 2026-12-01 20:40:00
 
 Adds ``sessions`` (one conversation of passes over one picture: its key, its app, its idle
-clock and its latest output) and ``tasks.parent_id`` (the call a pass edited). Tasks written
-before keep ``session_id`` as the label they were given and no parent.
+clock, the worker that ran its last call; its latest output is read off its calls) and
+``tasks.parent_id`` (the call a pass edited). Tasks written before keep ``session_id`` as
+the label they were given and no parent.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.Float(), nullable=True),
         sa.Column("call_count", sa.Integer(), nullable=False),
         sa.Column("worker", sa.String(length=128), nullable=True),
-        sa.Column("latest", sa.JSON(), nullable=True),
-        sa.Column("latest_task", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("id"),
     )
