@@ -76,8 +76,9 @@ def delete_task(task_id: str, request: Request, who: str = Depends(owner)) -> Re
         if svc.store.was_deleted(task_id, "task", who):
             return Response(status_code=204)
         raise NotFound(f"task {task_id!r} not found", param="id")
-    svc.files.delete(svc.store.task_files(task_id, who))  # bytes first: that frees room
-    svc.store.delete_task(task_id, who)
+    owned = svc.store.task_files(task_id, who)  # 409 while it runs
+    svc.files.delete(owned)  # bytes first: on a full disk that frees room for the records
+    svc.store.delete_task(task_id, who, owned)
     return Response(status_code=204)
 
 

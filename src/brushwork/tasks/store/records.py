@@ -225,11 +225,14 @@ class TaskRecords(Room):
             ).scalars()
             return _file_ids(row.output, payloads)
 
-    def delete_task(self, task_id: str, owner: str) -> list[str]:
-        """Delete a terminal task of ``owner`` and the records of its files (whose bytes the
-        caller removes first: on a full disk that is what makes room for this transaction).
-        The row stays as a tombstone while its webhook is still to be delivered."""
-        owned = self.task_files(task_id, owner)
+    def delete_task(
+        self, task_id: str, owner: str, file_ids: list[str] | None = None
+    ) -> list[str]:
+        """Delete a terminal task of ``owner`` and the records of its files, ``file_ids`` as
+        :meth:`task_files` gave them (whose bytes the caller removed first: on a full disk that
+        is what makes room for this transaction). The row stays as a tombstone while its
+        webhook is still to be delivered."""
+        owned = self.task_files(task_id, owner) if file_ids is None else file_ids
         now = time.time()
         with self.engine.begin() as conn:
             row = conn.execute(
