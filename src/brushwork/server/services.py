@@ -10,9 +10,10 @@ from multiprocessing.queues import Queue as MPQueue
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 
 from brushwork.apps.registry import Registry
-from brushwork.errors import Unauthorized
+from brushwork.errors import NotFound, Unauthorized
 from brushwork.files.faults import storage_full
 from brushwork.files.store import FileStore, open_files
 from brushwork.server.limits import RateLimiter
@@ -88,6 +89,14 @@ class Services:
 def services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
+
+
+def deleted_before(svc: Services, kind: str, item_id: str, who: str) -> Response:
+    """DELETE of a task or file that is not (or no longer) there: 204 when this owner deleted
+    it already (deleting is idempotent), else 404."""
+    if svc.store.was_deleted(item_id, kind, who):
+        return Response(status_code=204)
+    raise NotFound(f"{kind} {item_id!r} not found", param="id")
 
 
 def paged(

@@ -14,7 +14,7 @@ from brushwork.errors import Gone, InvalidInput, NotFound, PayloadTooLarge
 from brushwork.files.store import safe_filename
 from brushwork.imaging.codecs import sniff_format
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
-from brushwork.server.services import Services, owner, services
+from brushwork.server.services import Services, deleted_before, owner, services
 from brushwork.signing import check_link, link_query
 from brushwork.tasks.store import FileRecord
 
@@ -114,9 +114,7 @@ def delete_file(file_id: str, request: Request, who: str = Depends(owner)) -> Re
     file is 404. A task that used it keeps its record; the file's URI then answers 404."""
     svc = services(request)
     if svc.store.get_file(file_id, who) is None:
-        if svc.store.was_deleted(file_id, "file", who):
-            return Response(status_code=204)
-        raise NotFound(f"file {file_id!r} not found", param="id")
+        return deleted_before(svc, "file", file_id, who)
     svc.files.delete([file_id])  # bytes first: on a full disk that frees room for the record
     svc.store.forget_files([file_id], owner=who)
     return Response(status_code=204)

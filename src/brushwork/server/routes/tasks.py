@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from brushwork.contract import Task, TaskPage, TaskStatus, absolute_output
 from brushwork.errors import Conflict, NotFound
 from brushwork.server.runs import Ended, Quiet, follow_task
-from brushwork.server.services import Services, owner, paged, services
+from brushwork.server.services import Services, deleted_before, owner, paged, services
 
 router = APIRouter(tags=["tasks"])
 
@@ -73,9 +73,7 @@ def delete_task(task_id: str, request: Request, who: str = Depends(owner)) -> Re
     Deleting it again answers 204; another key's task is 404."""
     svc = services(request)
     if svc.store.get_task(task_id, who) is None:
-        if svc.store.was_deleted(task_id, "task", who):
-            return Response(status_code=204)
-        raise NotFound(f"task {task_id!r} not found", param="id")
+        return deleted_before(svc, "task", task_id, who)
     owned = svc.store.task_files(task_id, who)  # 409 while it runs
     svc.files.delete(owned)  # bytes first: on a full disk that frees room for the records
     svc.store.delete_task(task_id, who, owned)

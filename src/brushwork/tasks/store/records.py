@@ -225,9 +225,7 @@ class TaskRecords(Room):
             ).scalars()
             return _file_ids(row.output, payloads)
 
-    def delete_task(
-        self, task_id: str, owner: str, file_ids: list[str] | None = None
-    ) -> list[str]:
+    def delete_task(self, task_id: str, owner: str, file_ids: list[str] | None = None) -> list[str]:
         """Delete a terminal task of ``owner`` and the records of its files, ``file_ids`` as
         :meth:`task_files` gave them (whose bytes the caller removed first: on a full disk that
         is what makes room for this transaction). The row stays as a tombstone while its
