@@ -13,14 +13,16 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -28,6 +30,7 @@ from pydantic_settings import (
 from brushwork.files.fetch import Policy
 
 PREFIX = "BRUSHWORK_"
+_APP_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 # read by the SDK and the CLI's client commands, not by the server
 CLIENT_VARIABLES = frozenset({"BRUSHWORK_BASE_URL", "BRUSHWORK_API_KEY"})
 
@@ -191,6 +194,11 @@ class Settings(BaseSettings):
     openai_default_app: str = Field(
         "brushwork/studio", description="the app that model 'gpt-image-2' means on /v1"
     )
+    app_aliases: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="other app ids that mean a local app, as 'openai/gpt-image-2=brushwork/studio' "
+        "(comma-separated)",
+    )
     plugins: list[str] = Field(
         default_factory=list, description="extra apps as 'namespace/name=module:Class'"
     )
@@ -255,6 +263,19 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, GroupSource(settings_cls, os.environ), env_settings)
+
+    @field_validator("app_aliases", mode="before")
+    @classmethod
+    def _aliases(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        aliases = {}
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            alias, sep, app = (part.strip() for part in pair.partition("="))
+            if not (sep and _APP_ID.fullmatch(alias) and _APP_ID.fullmatch(app)):
+                raise ValueError(f"expected 'namespace/name=namespace/name' pairs, got {pair!r}")
+            aliases[alias] = app
+        return aliases
 
     @field_validator("cors_origins")
     @classmethod

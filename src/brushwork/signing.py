@@ -94,3 +94,27 @@ def check_link(
         raise Forbidden("this file link has expired or is malformed", param="expires")
     if not hmac.compare_digest(signature, link_signature(secret, file_id, int(expires))):
         raise Forbidden("this file link's signature is not valid", param="signature")
+
+
+def seal(secret: bytes, claims: Mapping[str, Any]) -> str:
+    """A token carrying ``claims`` (JSON, with an ``exp`` epoch second) under a signature: an
+    upload URL says in it whose file it makes, how big it may be and until when."""
+    body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    text = body.decode().rstrip("=")
+    return f"{text}.{hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()}"
+
+
+def unseal(secret: bytes, token: str, now: float | None = None) -> dict[str, Any]:
+    """The claims of a :func:`seal` token; :class:`Forbidden` (403) when it is forged,
+    malformed or past its ``exp``."""
+    body, _, mac = token.partition(".")
+    expected = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+    if not mac or not hmac.compare_digest(mac, expected):
+        raise Forbidden("this upload URL's signature is not valid", param="token")
+    try:
+        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:
+        raise Forbidden("this upload URL is malformed", param="token") from None
+    if not isinstance(claims.get("exp"), int) or claims["exp"] < (now or time.time()):
+        raise Forbidden("this upload URL has expired; ask POST /files for a new one", param="token")
+    return claims

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from starlette.responses import FileResponse, Response
 
-from brushwork.errors import StorageFull
+from brushwork.errors import Conflict, StorageFull
 from brushwork.files.faults import is_storage_full, storage_full
 from brushwork.tasks.store import FileRecord, Store, new_id
 
@@ -66,16 +66,27 @@ class Blobs:
         self.quota = quota
         self.full_since: float | None = None  # the last write found no room (S3 health)
 
-    def put(self, data: bytes, *, owner: str, filename: str, content_type: str) -> FileRecord:
+    def put(
+        self,
+        data: bytes,
+        *,
+        owner: str,
+        filename: str,
+        content_type: str,
+        file_id: str | None = None,
+    ) -> FileRecord:
+        """Store the bytes, then the record; ``file_id``: an id handed out before the bytes
+        came (an upload URL), else a new one."""
         if self.quota is not None and self.store.bytes_of(owner) + len(data) > self.quota:
             raise StorageFull(
                 f"this key's storage quota of {self.quota:,} bytes is used up "
                 f"(BRUSHWORK_MAX_BYTES_PER_KEY); delete tasks or files to make room",
                 param="file",
             )
-        record = FileRecord(
-            new_id(), owner, safe_filename(filename), content_type, len(data), time.time()
-        )
+        if file_id is not None and self.store.get_file(file_id) is not None:
+            raise Conflict(f"file {file_id} has its bytes already", param="id")
+        name = safe_filename(filename)
+        record = FileRecord(file_id or new_id(), owner, name, content_type, len(data), time.time())
         try:
             self._write(record.id, data, content_type)
             self.store.add_file(record)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from multiprocessing.queues import Queue as MPQueue
 from typing import Any
 
@@ -14,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 from brushwork import __version__
 from brushwork.contract import ImageStreamEvent, TaskUpdate, WebhookPayload
 from brushwork.files.retention import Sweeper
-from brushwork.server import errors
+from brushwork.server import errors, infsh
 from brushwork.server.openai import router as openai
 from brushwork.server.routes import apps, files, health, sessions, tasks, web
 from brushwork.server.services import Services
@@ -39,6 +40,7 @@ def create_app(
             settings.public_url or f"http://{settings.host}:{settings.port}",
             retry_scale=settings.webhook_retry_scale,
             policy=settings.url_policy,
+            render=partial(infsh.webhook_payload, services.store),
         )
         reaper = Reaper(
             services.store,
@@ -69,9 +71,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
-    errors.install(app)
-    app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes)
-    for module in (health, apps, tasks, sessions, files, openai, web):
+    roots = {infsh.ROOT: infsh.problem}  # another root renders refusals its own way
+    errors.install(app, roots)
+    app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes, roots=roots)
+    for module in (health, apps, tasks, sessions, files, openai, infsh, web):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.mount("/web", web.static_files(), name="web")
     document_models(app, (TaskUpdate, ImageStreamEvent, WebhookPayload))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -61,7 +62,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_response(exc: BrushworkError) -> JSONResponse:
+Render = Callable[[BrushworkError], JSONResponse]
+Roots = Mapping[str, Render]  # a path prefix → how that protocol root renders a refusal
+
+
+def error_response(exc: BrushworkError, path: str = "", roots: Roots | None = None) -> JSONResponse:
+    """The refusal as the root that ``path`` belongs to renders it (SPEC §4 by default)."""
+    for prefix, render in (roots or {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return render(exc)
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
@@ -101,26 +110,34 @@ def _redis_errors() -> tuple[type[Exception], ...]:
     return (RedisConnectionError, RedisTimeoutError)
 
 
-def install(app: FastAPI) -> None:
-    async def on_brushwork(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, BrushworkError)
-        return error_response(exc)
+class HTTPRefusal(BrushworkError):
+    """A refusal the HTTP layer made (405, a bad header…): a client error."""
 
-    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+    type = "invalid_request_error"
+    default_code = "http_error"
+
+
+def install(app: FastAPI, roots: Roots | None = None) -> None:
+    def render(request: Request, exc: BrushworkError) -> JSONResponse:
+        return error_response(exc, request.url.path, roots)
+
+    async def on_brushwork(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, BrushworkError)
+        return render(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return error_response(_validation_error(exc))
+        return render(request, _validation_error(exc))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            return error_response(NotFound("no such route"))
-        err = BrushworkError(str(exc.detail), code="http_error", http_status=exc.status_code)
-        body = err.envelope()
-        body["error"]["type"] = "invalid_request_error"
-        headers = dict(exc.headers or {})
+            return render(request, NotFound("no such route"))
+        answer = render(request, HTTPRefusal(str(exc.detail), http_status=exc.status_code))
+        answer.headers.update(exc.headers or {})
         if exc.status_code == 405:  # every method of the path, not only its first route's
-            headers["Allow"] = ", ".join(_methods_of(request))
-        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+            answer.headers["Allow"] = ", ".join(_methods_of(request))
+        return answer
 
     async def on_store_down(request: Request, exc: Exception) -> JSONResponse:
         if is_storage_full(exc):
@@ -128,19 +145,19 @@ def install(app: FastAPI) -> None:
         log.warning(
             "store or queue unreachable on %s %s: %s", request.method, request.url.path, exc
         )
-        return error_response(
-            ServiceUnavailable("the task store or queue is unreachable; retry shortly")
+        return render(
+            request, ServiceUnavailable("the task store or queue is unreachable; retry shortly")
         )
 
     def on_full(request: Request, exc: Exception) -> JSONResponse:
         log.warning("storage full on %s %s: %s", request.method, request.url.path, exc)
-        return error_response(storage_full("the request's data"))
+        return render(request, storage_full("the request's data"))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_storage_full(exc):  # ENOSPC from anywhere (a spooled upload, a log, a file)
             return on_full(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(BrushworkError("internal server error"))
+        return render(request, BrushworkError("internal server error"))
 
     app.add_exception_handler(BrushworkError, on_brushwork)
     app.add_exception_handler(RequestValidationError, on_validation)
@@ -155,9 +172,10 @@ def install(app: FastAPI) -> None:
 class BodyLimit:
     """Refuse request bodies over the limit with 413, by Content-Length or by counting."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, roots: Roots | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.roots = roots
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -166,7 +184,7 @@ class BodyLimit:
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit():
             if int(length) > self.max_bytes:
-                await error_response(self._too_large())(scope, receive, send)
+                await self._too_large(scope["path"])(scope, receive, send)
                 return
             # the HTTP server enforces Content-Length, so the body cannot outgrow it
             await self.app(scope, receive, send)
@@ -180,7 +198,7 @@ class BodyLimit:
             messages.append(message)
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                await error_response(self._too_large())(scope, receive, send)
+                await self._too_large(scope["path"])(scope, receive, send)
                 return
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
@@ -190,5 +208,6 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"the request body is over {self.max_bytes:,} bytes")
+    def _too_large(self, path: str) -> JSONResponse:
+        exc = PayloadTooLarge(f"the request body is over {self.max_bytes:,} bytes")
+        return error_response(exc, path, self.roots)

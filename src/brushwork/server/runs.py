@@ -73,10 +73,13 @@ def submit(
     input has no ``images`` edits the session's latest output (resolved when it runs).
     ``session_id`` alone is a label (OpenAI's ``user``), not a session."""
     svc.limiter.take(who)
+    app = svc.settings.app_aliases.get(app, app)
     svc.registry.require_available(app)
     check_room(svc, app, who)
     svc.require_room("a new task")
     call = sessions.for_call(svc, who, app, session, session_timeout)
+    if call is not None and isinstance(raw_input, dict) and not raw_input:
+        return _open_session(svc, who, app, call, webhook, options)
     chained = call is not None and not _names_images(raw_input)
     inp = raw_input if isinstance(raw_input, AppInput) else parse_input(raw_input, chained=chained)
     follows = chained and call is not None and call.parent_id is not None
@@ -120,6 +123,36 @@ def submit(
                            ServiceUnavailable("the queue refused the task"))  # fmt: skip
         raise
     return task
+
+
+def _open_session(
+    svc: Services,
+    who: str,
+    app: str,
+    call: sessions.CallSession,
+    webhook: str | None,
+    options: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A session call with an empty input (how the platform's SDKs open a session) is a call
+    that asks for nothing: it completes at once, draws nothing and leaves the chain as it was."""
+    if webhook is not None:
+        check_webhook_url(webhook)
+    session_id = sessions.start(svc, who, app, call)
+    task = svc.store.create_task(
+        owner=who,
+        app=app,
+        input={},
+        file_ids={"images": [], "mask": None},
+        session_id=session_id,
+        parent_id=call.parent_id,
+        webhook=webhook,
+        log="an empty call: the session is open, nothing was drawn\n",
+        options=dict(options or {}) | {"session": True, "chain": False},
+    )
+    svc.store.update(task["id"], status=TaskStatus.COMPLETED, progress=100)
+    found = svc.store.get_task(task["id"])
+    assert found is not None
+    return found
 
 
 async def start(svc: Services, who: str, files_base: str, **call: Any) -> dict[str, Any]:

@@ -100,6 +100,20 @@ def find(svc: Services, who: str, session_id: str) -> dict[str, Any]:
     return row
 
 
+def keepalive(svc: Services, who: str, session_id: str) -> dict[str, Any]:
+    """Reset an active session's idle clock (410 once it ended or expired); its row after."""
+    require(svc, who, session_id)
+    svc.store.touch_session(session_id)
+    return find(svc, who, session_id)
+
+
+def end(svc: Services, who: str, session_id: str) -> dict[str, Any]:
+    """End a session of ``who`` (idempotent); its row after."""
+    find(svc, who, session_id)
+    svc.store.end_session(session_id)
+    return find(svc, who, session_id)
+
+
 def start(svc: Services, who: str, app: str, call: CallSession) -> str:
     """The session's id, creating it for ``"new"``; the call resets its idle clock."""
     session_id = call.id

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -48,9 +49,13 @@ class Dispatcher:
         *,
         retry_scale: float = 1.0,
         policy: Policy | None = None,
+        render: Callable[[dict[str, Any], str], bytes | None] | None = None,
     ):
+        """``render(row, files_base)``: the body of a task that another root made, or None
+        for the native :func:`payload`."""
         self.store = store
         self.files_base = files_base
+        self.render = render
         self.retry_scale = retry_scale
         self.policy = policy or Policy()
         self._http = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
@@ -83,7 +88,8 @@ class Dispatcher:
 
     def deliver(self, row: dict[str, Any]) -> None:
         attempt_no = len(row["webhook_attempts"] or []) + 1
-        body = payload(row, self.files_base)
+        other = self.render(row, self.files_base) if self.render is not None else None
+        body = other if other is not None else payload(row, self.files_base)
         msg_id = f"msg_{uuid.uuid4().hex}"
         timestamp = int(time.time())
         headers = {

@@ -16,7 +16,7 @@ from brushwork.imaging.codecs import sniff_format
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
 from brushwork.server.services import Services, deleted_before, owner, services
 from brushwork.signing import check_link, link_query
-from brushwork.tasks.store import FileRecord
+from brushwork.tasks.store import FileRecord, Store
 
 router = APIRouter(tags=["files"])
 LINK_SECRET = "file-links"  # noqa: S105 - the name of a stored secret
@@ -72,10 +72,15 @@ def link_file(
     svc = services(request)
     if svc.store.get_file(file_id, who) is None:
         raise NotFound(f"file {file_id!r} not found", param="id")
+    url, expires = signed_url(svc.store, svc.files_base(request), file_id, expires_in)
+    return FileLink(url=url, expires_at=str(iso(expires)))
+
+
+def signed_url(store: Store, base: str, file_id: str, expires_in: int) -> tuple[str, int]:
+    """A link to ``/files/{id}`` that a plain GET fetches until it expires, and when."""
     expires = int(time.time()) + expires_in
-    query = urlencode(link_query(svc.store.server_secret(LINK_SECRET), file_id, expires))
-    base = svc.files_base(request).rstrip("/")
-    return FileLink(url=f"{base}/files/{file_id}?{query}", expires_at=str(iso(expires)))
+    query = urlencode(link_query(store.server_secret(LINK_SECRET), file_id, expires))
+    return f"{base.rstrip('/')}/files/{file_id}?{query}", expires
 
 
 def _signed(svc: Services, file_id: str, expires: str | None, signature: str | None) -> bool:
@@ -95,6 +100,11 @@ def download_file(
     """The file's bytes, for its owner (API key) or anyone holding a valid signed link."""
     svc = services(request)
     who = None if _signed(svc, file_id, expires, signature) else owner(request)
+    return svc.files.response(owned(svc, file_id, who))
+
+
+def owned(svc: Services, file_id: str, who: str | None) -> FileRecord:
+    """A file of ``who`` (anyone's, for None): 404 when it is not theirs, 410 once expired."""
     record = svc.store.get_file(file_id, who) if len(file_id) == 32 else None
     if record is None:
         raise NotFound(f"file {file_id!r} not found", param="id")
@@ -103,7 +113,7 @@ def download_file(
             f"file {file_id!r} is past its retention (BRUSHWORK_KEEP_DAYS) and was deleted",
             param="id",
         )
-    return svc.files.response(record)
+    return record
 
 
 @router.delete(
@@ -112,7 +122,10 @@ def download_file(
 def delete_file(file_id: str, request: Request, who: str = Depends(owner)) -> Response:
     """Delete a file of yours, its bytes too. Deleting it again answers 204; another key's
     file is 404. A task that used it keeps its record; the file's URI then answers 404."""
-    svc = services(request)
+    return delete(services(request), file_id, who)
+
+
+def delete(svc: Services, file_id: str, who: str) -> Response:
     if svc.store.get_file(file_id, who) is None:
         return deleted_before(svc, "file", file_id, who)
     svc.files.delete([file_id])  # bytes first: on a full disk that frees room for the record

@@ -49,9 +49,7 @@ def get_session(session_id: str, request: Request, who: str = Depends(owner)) ->
 def keepalive(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     """Reset the idle clock; 410 once it has ended or expired."""
     svc = services(request)
-    sessions.require(svc, who, session_id)
-    svc.store.touch_session(session_id)
-    row = sessions.find(svc, who, session_id)
+    row = sessions.keepalive(svc, who, session_id)
     return _answer(sessions.render(svc, row, svc.files_base(request)))
 
 
@@ -59,7 +57,5 @@ def keepalive(session_id: str, request: Request, who: str = Depends(owner)) -> J
 def end_session(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     """End it (idempotent): later calls in it answer 410 session_ended."""
     svc = services(request)
-    sessions.find(svc, who, session_id)
-    svc.store.end_session(session_id)
-    row = sessions.find(svc, who, session_id)
+    row = sessions.end(svc, who, session_id)
     return _answer(sessions.render(svc, row, svc.files_base(request)))

@@ -18,7 +18,7 @@ from brushwork.server.services import Services, deleted_before, owner, paged, se
 router = APIRouter(tags=["tasks"])
 
 
-def _task(svc: Services, task_id: str, who: str) -> dict[str, Any]:
+def find(svc: Services, task_id: str, who: str) -> dict[str, Any]:
     row = svc.store.get_task(task_id, who)
     if row is None:
         raise NotFound(f"task {task_id!r} not found", param="id")
@@ -32,7 +32,7 @@ def task_response(row: dict[str, Any], base: str, status_code: int = 200) -> JSO
 @router.get("/tasks/{task_id}", operation_id="get_task", response_model=Task)
 def get_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    return task_response(_task(svc, task_id, who), svc.files_base(request))
+    return task_response(find(svc, task_id, who), svc.files_base(request))
 
 
 @router.get("/tasks", operation_id="list_tasks", response_model=TaskPage)
@@ -59,10 +59,15 @@ def list_tasks(
 @router.post("/tasks/{task_id}/cancel", operation_id="cancel_task", response_model=Task)
 def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    _task(svc, task_id, who)
+    return task_response(cancel(svc, task_id, who), svc.files_base(request))
+
+
+def cancel(svc: Services, task_id: str, who: str) -> dict[str, Any]:
+    """Cancel a task of ``who`` (a finished one stays as it ended); its row afterwards."""
+    find(svc, task_id, who)
     svc.store.update(task_id, status=TaskStatus.CANCELLED, log="cancelled by request\n")
     svc.events.notify(task_id)
-    return task_response(_task(svc, task_id, who), svc.files_base(request))
+    return find(svc, task_id, who)
 
 
 @router.delete(
@@ -71,7 +76,10 @@ def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> JS
 def delete_task(task_id: str, request: Request, who: str = Depends(owner)) -> Response:
     """Delete a finished task and its output files (the bytes too); 409 while it runs.
     Deleting it again answers 204; another key's task is 404."""
-    svc = services(request)
+    return delete(services(request), task_id, who)
+
+
+def delete(svc: Services, task_id: str, who: str) -> Response:
     if svc.store.get_task(task_id, who) is None:
         return deleted_before(svc, "task", task_id, who)
     owned = svc.store.task_files(task_id, who)  # 409 while it runs
@@ -88,10 +96,10 @@ def delete_task(task_id: str, request: Request, who: str = Depends(owner)) -> Re
 )
 def redeliver_webhook(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    _task(svc, task_id, who)
+    find(svc, task_id, who)
     if not svc.store.redeliver_webhook(task_id):
         raise Conflict("only a finished task that has a webhook can be delivered again", param="id")
-    return task_response(_task(svc, task_id, who), svc.files_base(request), 202)
+    return task_response(find(svc, task_id, who), svc.files_base(request), 202)
 
 
 EVENTS = {"$ref": "#/components/schemas/TaskUpdate"}  # documented by create_app
@@ -115,7 +123,7 @@ async def stream_task(
     last_event_id: str | None = Header(None),
 ) -> StreamingResponse:
     svc = services(request)
-    await run_in_threadpool(_task, svc, task_id, who)
+    await run_in_threadpool(find, svc, task_id, who)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     base = svc.files_base(request)
     return StreamingResponse(

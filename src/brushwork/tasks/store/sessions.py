@@ -21,6 +21,7 @@ from brushwork.tasks.store.tables import Room, new_id, sessions, tasks
 
 SessionState = Literal["active", "ended", "expired"]
 _UNFINISHED = tasks.c.status.notin_([int(s) for s in TERMINAL])
+LATEST_LOOKBACK = 16  # completed calls read back to find one that drew (empty calls do not)
 
 
 class Sessions(Room):
@@ -147,9 +148,9 @@ class Sessions(Room):
         )
         if before_seq is not None:
             query = query.where(tasks.c.seq < before_seq)
-        query = query.order_by(tasks.c.seq.desc()).limit(1)
+        query = query.order_by(tasks.c.seq.desc()).limit(LATEST_LOOKBACK)
         with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None or not (row.output or {}).get("images"):
-            return None
-        return str(row.id), dict(row.output["images"][0])
+            for row in conn.execute(query):
+                if (row.output or {}).get("images"):  # an empty call drew nothing: past it
+                    return str(row.id), dict(row.output["images"][0])
+        return None
