@@ -5,19 +5,31 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 # System libraries the studio engine needs: Noto fonts (with CJK), raqm + fribidi for shaping.
 APT_RUN := fonts-noto-core fonts-noto-cjk libraqm0 libfribidi0
-# The tests also drive the web playground in Debian's Chromium and run the task store and
-# queue on a throwaway PostgreSQL cluster and Redis server.
-APT_TEST := $(APT_RUN) chromium postgresql redis-server
+# The tests also drive the web playground in Debian's Chromium, run the task store and
+# queue on a throwaway PostgreSQL cluster and Redis server, and run the inference.sh
+# JavaScript SDK under Node (tests/js; npm comes with nodejs, or from Debian's npm).
+APT_TEST := $(APT_RUN) chromium postgresql redis-server nodejs
+JS_DEPS := tests/js/node_modules/.package-lock.json
 APT_PACKAGES ?= $(APT_RUN)
 
-.PHONY: run test lint typecheck system-deps assets bench clean
+.PHONY: run test lint typecheck system-deps npm assets bench clean
 
 run: system-deps $(STAMP) assets
 	$(BIN)/brushwork demo
 
 test: APT_PACKAGES = $(APT_TEST)
-test: system-deps $(STAMP) assets lint typecheck
+test: system-deps $(STAMP) assets $(JS_DEPS) lint typecheck
 	$(BIN)/pytest
+
+# the inference.sh JavaScript SDK at the version tests/js/package-lock.json pins
+$(JS_DEPS): tests/js/package-lock.json | npm
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+
+npm: system-deps
+	@command -v npm >/dev/null && exit 0; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	echo "installing Debian packages: npm"; \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq npm >/dev/null
 
 # the studio's emoji and icons: npm tarballs into ~/.cache/brushwork (or BRUSHWORK_ASSETS)
 assets: $(STAMP)
@@ -59,4 +71,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/latency.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache out
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache out tests/js/node_modules

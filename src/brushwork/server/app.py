@@ -74,10 +74,11 @@ def create_app(
     roots = {infsh.ROOT: infsh.problem}  # another root renders refusals its own way
     errors.install(app, roots)
     app.add_middleware(errors.BodyLimit, max_bytes=settings.max_request_bytes, roots=roots)
-    for module in (health, apps, tasks, sessions, files, openai, infsh, web):
+    for module in (health, apps, tasks, sessions, files, openai, web):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(infsh.router, responses=infsh.PROBLEM_RESPONSES)
     app.mount("/web", web.static_files(), name="web")
-    document_models(app, (TaskUpdate, ImageStreamEvent, WebhookPayload))
+    document_models(app, (TaskUpdate, ImageStreamEvent, WebhookPayload, infsh.Problem))
     return app
 
 

@@ -21,6 +21,7 @@ from brushwork.contract import Session, Task, TaskStatus, UploadedFile
 from brushwork.errors import BrushworkError, InvalidInput, RateLimited
 
 ROOT = "/infsh"
+PROBLEM_REF = "#/components/schemas/Problem"
 FUNCTIONS = ("run",)  # what every brushwork app exposes
 
 # SPEC §5's numbers → the platform's today (it has DISPATCHED at 3 and CANCELLING at 8)
@@ -59,6 +60,33 @@ CODES = {
     "session_ended": "SESSION_ENDED",
     "session_expired": "SESSION_EXPIRED",
     "session_app_mismatch": "APP_MISMATCH",
+}
+
+
+class Envelope(BaseModel):
+    """Every answer of this root: ``{"data": <the platform's DTO>}``."""
+
+    data: Any
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the SPEC §4 fields as extension members."""
+
+    type: str = Field(description="ends in /errors/<code>")
+    title: str
+    status: int
+    detail: str
+    code: str
+    param: str | None
+    error_type: str
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
+    }
+    for status in (400, 401, 403, 404, 405, 409, 410, 413, 422, 429, 503, 507)
 }
 
 

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from brushwork.contract import TaskStatus, iso
-from brushwork.errors import Forbidden, InvalidInput, PayloadTooLarge
+from brushwork.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
 from brushwork.files.store import safe_filename
 from brushwork.imaging.codecs import sniff_format
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
@@ -59,14 +59,16 @@ def webhook_payload(store: Store, row: dict[str, Any], base: str) -> bytes | Non
 # ---------------------------------------------------------------- apps
 
 
-@router.get("/apps", operation_id="infsh_list_apps")
+@router.get("/apps", operation_id="infsh_list_apps", response_model=protocol.Envelope)
 def list_apps(request: Request, _: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     apps = [describe(s, svc, schemas=False) for s in svc.registry.apps.values()]
     return protocol.envelope([a.model_dump(mode="json", exclude_unset=True) for a in apps])
 
 
-@router.get("/apps/{namespace}/{name}", operation_id="infsh_get_app")
+@router.get(
+    "/apps/{namespace}/{name}", operation_id="infsh_get_app", response_model=protocol.Envelope
+)
 def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     ref = protocol.parse_ref(f"{namespace}/{name}", None, svc.settings.app_aliases)
@@ -74,7 +76,7 @@ def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)
     return protocol.envelope(info.model_dump(mode="json", exclude_unset=True))
 
 
-@router.post("/apps/run", operation_id="infsh_run_app")
+@router.post("/apps/run", operation_id="infsh_run_app", response_model=protocol.Envelope)
 async def run_app(
     body: protocol.RunRequest, request: Request, who: str = Depends(owner)
 ) -> JSONResponse:
@@ -115,14 +117,16 @@ async def run_app(
 # ---------------------------------------------------------------- tasks
 
 
-@router.get("/tasks/{task_id}", operation_id="infsh_get_task")
+@router.get("/tasks/{task_id}", operation_id="infsh_get_task", response_model=protocol.Envelope)
 def get_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     row = native_tasks.find(svc, task_id, who)
     return protocol.envelope(task_body(svc, row, svc.files_base(request)))
 
 
-@router.get("/tasks/{task_id}/status", operation_id="infsh_task_status")
+@router.get(
+    "/tasks/{task_id}/status", operation_id="infsh_task_status", response_model=protocol.Envelope
+)
 def task_status(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     """What a polling client reads between full fetches."""
     row = native_tasks.find(services(request), task_id, who)
@@ -137,7 +141,9 @@ def task_status(task_id: str, request: Request, who: str = Depends(owner)) -> JS
     )
 
 
-@router.post("/tasks/{task_id}/cancel", operation_id="infsh_cancel_task")
+@router.post(
+    "/tasks/{task_id}/cancel", operation_id="infsh_cancel_task", response_model=protocol.Envelope
+)
 def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     row = native_tasks.cancel(svc, task_id, who)
@@ -156,7 +162,7 @@ def delete_task(
     return native_tasks.delete(services(request), task_id, who)
 
 
-@router.get("/tasks", operation_id="infsh_list_tasks")
+@router.get("/tasks", operation_id="infsh_list_tasks", response_model=protocol.Envelope)
 def list_tasks_get(
     request: Request,
     who: str = Depends(owner),
@@ -166,7 +172,7 @@ def list_tasks_get(
     return _task_page(request, who, protocol.ListRequest(limit=limit, cursor=cursor))
 
 
-@router.post("/tasks/list", operation_id="infsh_list_tasks_post")
+@router.post("/tasks/list", operation_id="infsh_list_tasks_post", response_model=protocol.Envelope)
 def list_tasks(
     request: Request,
     who: str = Depends(owner),
@@ -211,7 +217,12 @@ def _task_page(request: Request, who: str, body: protocol.ListRequest) -> JSONRe
     )
 
 
-@router.get("/tasks/{task_id}/stream", operation_id="infsh_stream_task")
+@router.get(
+    "/tasks/{task_id}/stream",
+    operation_id="infsh_stream_task",
+    response_class=StreamingResponse,
+    responses={200: {"content": {NDJSON: {}, "text/event-stream": {}}}},
+)
 async def stream_task(
     task_id: str,
     request: Request,
@@ -267,7 +278,9 @@ async def _sse(
 # ---------------------------------------------------------------- files
 
 
-@router.post("/files", operation_id="infsh_create_files", status_code=201)
+@router.post(
+    "/files", operation_id="infsh_create_files", status_code=201, response_model=protocol.Envelope
+)
 def create_files(
     body: protocol.FilesRequest, request: Request, who: str = Depends(owner)
 ) -> JSONResponse:
@@ -313,7 +326,9 @@ def create_files(
     return protocol.envelope(answers, 201)
 
 
-@router.put("/files/{file_id}/upload", operation_id="infsh_upload_bytes")
+@router.put(
+    "/files/{file_id}/upload", operation_id="infsh_upload_bytes", response_model=protocol.Envelope
+)
 async def upload_bytes(
     file_id: str, request: Request, token: str = Query(description="from POST /files")
 ) -> JSONResponse:
@@ -322,6 +337,8 @@ async def upload_bytes(
     claims = unseal(svc.store.server_secret(UPLOAD_SECRET), token)
     if claims.get("id") != file_id:
         raise Forbidden("this upload URL is for another file", param="token")
+    if svc.store.get_file(file_id) is not None:
+        raise Conflict(f"file {file_id} has its bytes already", param="id")
     declared = claims.get("size")
     limit = declared if isinstance(declared, int) else MAX_IMAGE_BYTES
     data = await _body(request, limit)
@@ -359,7 +376,7 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.get("/files/{file_id}", operation_id="infsh_get_file")
+@router.get("/files/{file_id}", operation_id="infsh_get_file", response_model=protocol.Envelope)
 def get_file(file_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     """The file's record (its ``uri`` a signed link); bytes come from that link."""
     svc = services(request)
@@ -387,7 +404,7 @@ def _session(svc: Services, row: dict[str, Any], base: str) -> dict[str, Any]:
     return protocol.session(native, linker(svc.store, base), last)
 
 
-@router.get("/sessions", operation_id="infsh_list_sessions")
+@router.get("/sessions", operation_id="infsh_list_sessions", response_model=protocol.Envelope)
 def list_sessions(
     request: Request, who: str = Depends(owner), limit: int = Query(100, ge=1, le=100)
 ) -> JSONResponse:
@@ -398,7 +415,9 @@ def list_sessions(
     return protocol.envelope([_session(svc, r, base) for r in rows])
 
 
-@router.get("/sessions/{session_id}", operation_id="infsh_get_session")
+@router.get(
+    "/sessions/{session_id}", operation_id="infsh_get_session", response_model=protocol.Envelope
+)
 def get_session(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     return protocol.envelope(
@@ -406,7 +425,11 @@ def get_session(session_id: str, request: Request, who: str = Depends(owner)) ->
     )
 
 
-@router.post("/sessions/{session_id}/keepalive", operation_id="infsh_keepalive_session")
+@router.post(
+    "/sessions/{session_id}/keepalive",
+    operation_id="infsh_keepalive_session",
+    response_model=protocol.Envelope,
+)
 def keepalive(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     return protocol.envelope(
