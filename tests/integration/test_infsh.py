@@ -375,3 +375,20 @@ def test_the_stream_is_ndjson_when_asked_and_sse_otherwise(api: Api) -> None:
     sse = lines_of(api, task["id"], "text/event-stream")
     events = [json.loads(line[6:]) for line in sse if line.startswith("data: ")]
     assert events[-1]["status"] == 10 and events[0]["data"]["status"] == 1
+
+
+def test_a_quiet_stream_sends_heartbeat_lines(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from brushwork.server import runs
+
+    monkeypatch.setattr(runs, "HEARTBEAT_SECONDS", 0.05)
+    waiting = run(api, LOW).json()["data"]  # queued, and no worker takes it here
+    stop = threading.Timer(1.0, lambda: api.http.post(f"/infsh/tasks/{waiting['id']}/cancel"))
+    stop.start()
+    try:
+        lines = [json.loads(line) for line in lines_of(api, waiting["id"], "application/x-ndjson")]
+    finally:
+        stop.cancel()
+    assert {"type": "heartbeat"} in lines
+    assert lines[-1]["status"] == 12 and lines[-1]["id"] == waiting["id"]

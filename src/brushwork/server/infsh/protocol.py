@@ -63,7 +63,7 @@ CODES = {
 }
 
 
-class Envelope(BaseModel):
+class InfshEnvelope(BaseModel):
     """Every answer of this root: ``{"data": <the platform's DTO>}``."""
 
     data: Any
@@ -121,7 +121,7 @@ _STATUSES = {s.value for s in HTTPStatus}
 # ---------------------------------------------------------------- requests
 
 
-class RunRequest(BaseModel):
+class InfshRunRequest(BaseModel):
     """``POST /infsh/apps/run``, as the platform's SDKs send it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -138,7 +138,7 @@ class RunRequest(BaseModel):
     stream: StrictBool = Field(False, description="live socket functions: not offered")
 
 
-class FileRequest(BaseModel):
+class InfshFileRequest(BaseModel):
     """One file of ``POST /infsh/files``: what the bytes PUT to its ``upload_url`` will be."""
 
     model_config = ConfigDict(extra="forbid")
@@ -154,14 +154,14 @@ class FileRequest(BaseModel):
 MAX_FILES_PER_REQUEST = 20
 
 
-class FilesRequest(BaseModel):
+class InfshFilesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    files: list[FileRequest] = Field(min_length=1, max_length=MAX_FILES_PER_REQUEST)
+    files: list[InfshFileRequest] = Field(min_length=1, max_length=MAX_FILES_PER_REQUEST)
     category: str | None = None
 
 
-class Filter(BaseModel):
+class InfshFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: str
@@ -169,7 +169,7 @@ class Filter(BaseModel):
     value: Any = None
 
 
-class ListRequest(BaseModel):
+class InfshListRequest(BaseModel):
     """``POST /infsh/tasks/list``: the platform's cursor list request (what brushwork uses of
     it: cursor, limit, and eq/in filters on status, app and session_id)."""
 
@@ -177,13 +177,13 @@ class ListRequest(BaseModel):
 
     cursor: str | None = Field(None, pattern=r"^[0-9]*$")
     limit: StrictInt = Field(20, ge=1, le=100)
-    filters: list[Filter] = Field(default_factory=list)
+    filters: list[InfshFilter] = Field(default_factory=list)
 
 
 FILTER_FIELDS = ("status", "app", "app_id", "session_id")
 
 
-def row_filter(filters: list[Filter]) -> Callable[[Mapping[str, Any]], bool]:
+def row_filter(filters: list[InfshFilter]) -> Callable[[Mapping[str, Any]], bool]:
     """A predicate over store rows for the list request's filters; 400 for what it cannot do."""
     tests: list[Callable[[Mapping[str, Any]], bool]] = []
     for i, f in enumerate(filters):

@@ -19,7 +19,6 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from brushwork.contract import TaskStatus, iso
 from brushwork.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
 from brushwork.files.store import safe_filename
-from brushwork.imaging.codecs import sniff_format
 from brushwork.imaging.limits import MAX_IMAGE_BYTES
 from brushwork.server import sessions
 from brushwork.server.infsh import protocol
@@ -59,7 +58,7 @@ def webhook_payload(store: Store, row: dict[str, Any], base: str) -> bytes | Non
 # ---------------------------------------------------------------- apps
 
 
-@router.get("/apps", operation_id="infsh_list_apps", response_model=protocol.Envelope)
+@router.get("/apps", operation_id="infsh_list_apps", response_model=protocol.InfshEnvelope)
 def list_apps(request: Request, _: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     apps = [describe(s, svc, schemas=False) for s in svc.registry.apps.values()]
@@ -67,7 +66,7 @@ def list_apps(request: Request, _: str = Depends(owner)) -> JSONResponse:
 
 
 @router.get(
-    "/apps/{namespace}/{name}", operation_id="infsh_get_app", response_model=protocol.Envelope
+    "/apps/{namespace}/{name}", operation_id="infsh_get_app", response_model=protocol.InfshEnvelope
 )
 def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
@@ -76,9 +75,9 @@ def get_app(namespace: str, name: str, request: Request, _: str = Depends(owner)
     return protocol.envelope(info.model_dump(mode="json", exclude_unset=True))
 
 
-@router.post("/apps/run", operation_id="infsh_run_app", response_model=protocol.Envelope)
+@router.post("/apps/run", operation_id="infsh_run_app", response_model=protocol.InfshEnvelope)
 async def run_app(
-    body: protocol.RunRequest, request: Request, who: str = Depends(owner)
+    body: protocol.InfshRunRequest, request: Request, who: str = Depends(owner)
 ) -> JSONResponse:
     """Run an app: the task at once, or finished with ``wait``. A session call with an empty
     input (how ``client.session(app)`` opens one) completes at once without drawing."""
@@ -117,7 +116,9 @@ async def run_app(
 # ---------------------------------------------------------------- tasks
 
 
-@router.get("/tasks/{task_id}", operation_id="infsh_get_task", response_model=protocol.Envelope)
+@router.get(
+    "/tasks/{task_id}", operation_id="infsh_get_task", response_model=protocol.InfshEnvelope
+)
 def get_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
     row = native_tasks.find(svc, task_id, who)
@@ -125,7 +126,9 @@ def get_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONR
 
 
 @router.get(
-    "/tasks/{task_id}/status", operation_id="infsh_task_status", response_model=protocol.Envelope
+    "/tasks/{task_id}/status",
+    operation_id="infsh_task_status",
+    response_model=protocol.InfshEnvelope,
 )
 def task_status(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     """What a polling client reads between full fetches."""
@@ -142,7 +145,9 @@ def task_status(task_id: str, request: Request, who: str = Depends(owner)) -> JS
 
 
 @router.post(
-    "/tasks/{task_id}/cancel", operation_id="infsh_cancel_task", response_model=protocol.Envelope
+    "/tasks/{task_id}/cancel",
+    operation_id="infsh_cancel_task",
+    response_model=protocol.InfshEnvelope,
 )
 def cancel_task(task_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
@@ -162,30 +167,32 @@ def delete_task(
     return native_tasks.delete(services(request), task_id, who)
 
 
-@router.get("/tasks", operation_id="infsh_list_tasks", response_model=protocol.Envelope)
+@router.get("/tasks", operation_id="infsh_list_tasks", response_model=protocol.InfshEnvelope)
 def list_tasks_get(
     request: Request,
     who: str = Depends(owner),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, pattern=r"^[0-9]*$"),
 ) -> JSONResponse:
-    return _task_page(request, who, protocol.ListRequest(limit=limit, cursor=cursor))
+    return _task_page(request, who, protocol.InfshListRequest(limit=limit, cursor=cursor))
 
 
-@router.post("/tasks/list", operation_id="infsh_list_tasks_post", response_model=protocol.Envelope)
+@router.post(
+    "/tasks/list", operation_id="infsh_list_tasks_post", response_model=protocol.InfshEnvelope
+)
 def list_tasks(
     request: Request,
     who: str = Depends(owner),
-    body: Annotated[protocol.ListRequest | None, Body()] = None,
+    body: Annotated[protocol.InfshListRequest | None, Body()] = None,
 ) -> JSONResponse:
     """The platform's cursor list: newest first, ``next_cursor`` for the next page."""
-    return _task_page(request, who, body or protocol.ListRequest())
+    return _task_page(request, who, body or protocol.InfshListRequest())
 
 
 MAX_SCAN = 2000  # rows a filtered page reads at most before it answers with what it found
 
 
-def _task_page(request: Request, who: str, body: protocol.ListRequest) -> JSONResponse:
+def _task_page(request: Request, who: str, body: protocol.InfshListRequest) -> JSONResponse:
     svc = services(request)
     keep = protocol.row_filter(body.filters)
     before = min(int(body.cursor), 2**62) if body.cursor else None
@@ -279,10 +286,13 @@ async def _sse(
 
 
 @router.post(
-    "/files", operation_id="infsh_create_files", status_code=201, response_model=protocol.Envelope
+    "/files",
+    operation_id="infsh_create_files",
+    status_code=201,
+    response_model=protocol.InfshEnvelope,
 )
 def create_files(
-    body: protocol.FilesRequest, request: Request, who: str = Depends(owner)
+    body: protocol.InfshFilesRequest, request: Request, who: str = Depends(owner)
 ) -> JSONResponse:
     """Name each file and hand back where to PUT its bytes: a signed, expiring URL that takes
     at most the declared size (and never more than an upload may be)."""
@@ -327,7 +337,9 @@ def create_files(
 
 
 @router.put(
-    "/files/{file_id}/upload", operation_id="infsh_upload_bytes", response_model=protocol.Envelope
+    "/files/{file_id}/upload",
+    operation_id="infsh_upload_bytes",
+    response_model=protocol.InfshEnvelope,
 )
 async def upload_bytes(
     file_id: str, request: Request, token: str = Query(description="from POST /files")
@@ -342,19 +354,14 @@ async def upload_bytes(
     declared = claims.get("size")
     limit = declared if isinstance(declared, int) else MAX_IMAGE_BYTES
     data = await _body(request, limit)
-    if not data:
-        raise InvalidInput("the upload is empty", param="file")
-    if declared is not None and len(data) != declared:
+    if data and declared is not None and len(data) != declared:
         raise InvalidInput(f"sent {len(data):,} bytes, declared {declared:,}", param="size")
-    svc.require_room(f"the upload ({len(data):,} bytes)")
-    fmt = sniff_format(data)
-    content_type = f"image/{fmt}" if fmt else (claims.get("type") or "application/octet-stream")
-    record = await run_in_threadpool(
-        svc.files.put,
+    record = await native_files.store_upload(
+        svc,
         data,
         owner=claims["owner"],
         filename=claims["filename"],
-        content_type=content_type,
+        content_type=claims.get("type"),
         file_id=file_id,
     )
     base = svc.files_base(request)
@@ -376,7 +383,9 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.get("/files/{file_id}", operation_id="infsh_get_file", response_model=protocol.Envelope)
+@router.get(
+    "/files/{file_id}", operation_id="infsh_get_file", response_model=protocol.InfshEnvelope
+)
 def get_file(file_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     """The file's record (its ``uri`` a signed link); bytes come from that link."""
     svc = services(request)
@@ -404,7 +413,7 @@ def _session(svc: Services, row: dict[str, Any], base: str) -> dict[str, Any]:
     return protocol.session(native, linker(svc.store, base), last)
 
 
-@router.get("/sessions", operation_id="infsh_list_sessions", response_model=protocol.Envelope)
+@router.get("/sessions", operation_id="infsh_list_sessions", response_model=protocol.InfshEnvelope)
 def list_sessions(
     request: Request, who: str = Depends(owner), limit: int = Query(100, ge=1, le=100)
 ) -> JSONResponse:
@@ -416,7 +425,9 @@ def list_sessions(
 
 
 @router.get(
-    "/sessions/{session_id}", operation_id="infsh_get_session", response_model=protocol.Envelope
+    "/sessions/{session_id}",
+    operation_id="infsh_get_session",
+    response_model=protocol.InfshEnvelope,
 )
 def get_session(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
@@ -428,7 +439,7 @@ def get_session(session_id: str, request: Request, who: str = Depends(owner)) ->
 @router.post(
     "/sessions/{session_id}/keepalive",
     operation_id="infsh_keepalive_session",
-    response_model=protocol.Envelope,
+    response_model=protocol.InfshEnvelope,
 )
 def keepalive(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)

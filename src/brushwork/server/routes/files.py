@@ -43,19 +43,35 @@ async def upload_file(
     data = await file.read(MAX_IMAGE_BYTES + 1)
     if len(data) > MAX_IMAGE_BYTES:
         raise PayloadTooLarge(f"files are limited to {MAX_IMAGE_BYTES:,} bytes", param="file")
+    record = await store_upload(
+        svc, data, owner=who, filename=file.filename, content_type=file.content_type
+    )
+    return uploaded(record, svc.files_base(request))
+
+
+async def store_upload(
+    svc: Services,
+    data: bytes,
+    *,
+    owner: str,
+    filename: str | None,
+    content_type: str | None,
+    file_id: str | None = None,
+) -> FileRecord:
+    """Keep uploaded bytes (not empty, room left); an image's type is read off its bytes,
+    whatever the client said."""
     if not data:
         raise InvalidInput("the uploaded file is empty", param="file")
     svc.require_room(f"the upload ({len(data):,} bytes)")
     fmt = sniff_format(data)
-    content_type = f"image/{fmt}" if fmt else (file.content_type or "application/octet-stream")
-    record = await run_in_threadpool(
+    return await run_in_threadpool(
         svc.files.put,
         data,
-        owner=who,
-        filename=safe_filename(file.filename, "upload"),
-        content_type=content_type,
+        owner=owner,
+        filename=safe_filename(filename, "upload"),
+        content_type=f"image/{fmt}" if fmt else (content_type or "application/octet-stream"),
+        file_id=file_id,
     )
-    return uploaded(record, svc.files_base(request))
 
 
 MAX_LINK_SECONDS = 7 * 24 * 3600
