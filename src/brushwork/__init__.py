@@ -5,6 +5,8 @@ with the hosted platform's call shape; errors come from one tree (``errors.py``)
 Importing this package never imports the server, the engines or torch.
 """
 
+from typing import Any
+
 from brushwork.client._async import AsyncClient, async_inference
 from brushwork.client._sync import Client, inference
 from brushwork.contract import TaskStatus, fit_size
@@ -49,7 +51,18 @@ __all__ = [
     "WebhookVerificationError",
     "__version__",
     "async_inference",
+    "expand_canvas",
     "fit_size",
     "inference",
     "verify_webhook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``expand_canvas`` needs Pillow, which the SDK-only install does not have: imported
+    when first used."""
+    if name == "expand_canvas":
+        from brushwork.imaging.canvas import expand_canvas
+
+        return expand_canvas
+    raise AttributeError(f"module 'brushwork' has no attribute {name!r}")

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -81,7 +82,8 @@ def main() -> None:
         app()
     except BrushworkError as exc:
         console.print(
-            f"[red]error:[/red] {exc.message}" + (f" (param: {exc.param})" if exc.param else "")
+            f"[red]error:[/red] {escape(exc.message)}"
+            + (f" (param: {exc.param})" if exc.param else "")
         )
         sys.exit(1)
 
@@ -465,6 +467,10 @@ def run(
     seed: Annotated[int | None, typer.Option(help="same seed, same pixels")] = None,
     app_id: Annotated[str, typer.Option("--app", help="app id")] = "brushwork/studio",
     as_json: Annotated[bool, typer.Option("--json", help="print the task as JSON")] = False,
+    expand: Annotated[
+        str | None,
+        typer.Option(help="outpaint: grow the --image by L,T,R,B pixels (or one number for all)"),
+    ] = None,
     session: SessionOpt = None,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
@@ -494,10 +500,112 @@ def run(
         inp["images"] = [Path(p) for p in image]
     if mask:
         inp["mask"] = Path(mask)
+    if expand:
+        inp |= _expanded(inp, expand)
     with _client(base_url, api_key) as client:
         task = follow(client, client.run(_params(app_id, inp, session), stream=True))
         _announce_session(task, session)
         _finish(client, task, output, as_json)
+
+
+def _expanded(inp: dict[str, Any], expand: str) -> dict[str, Any]:
+    """The first image on a larger canvas and the mask of its new border (SPEC §10), the
+    original pixels kept exactly; says so when the border had to grow to an allowed size."""
+    from PIL import Image
+
+    from brushwork.imaging.canvas import expand_canvas, plan
+
+    parts = [p.strip() for p in expand.split(",")]
+    if len(parts) not in (1, 4) or not all(p.isdigit() for p in parts):
+        raise BrushworkError(
+            f"--expand takes L,T,R,B pixels or one number, got {expand!r}", param="expand"
+        )
+    left, top, right, bottom = [int(p) for p in parts] * (4 // len(parts))
+    if not inp.get("images") or "mask" in inp:
+        raise BrushworkError("--expand needs --image and makes its own mask", param="expand")
+    with Image.open(inp["images"][0]) as source:
+        source.load()
+    _, note = plan(source.width, source.height, left, top, right, bottom)
+    if note:
+        console.print(f"--expand: {note}")
+    canvas, border = expand_canvas(source, left, top, right, bottom)
+    return {
+        "images": [_png(canvas), *inp["images"][1:]],
+        "mask": _png(border),
+        "width": canvas.width,
+        "height": canvas.height,
+    }
+
+
+def _png(image: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@app.command("mask")
+def mask_cmd(
+    image: Annotated[Path, typer.Argument(help="the picture to select in")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="mask file")] = Path("mask.png"),
+    subject: Annotated[bool, typer.Option("--subject", help="the main subject")] = False,
+    background: Annotated[bool, typer.Option("--background", help="all but the subject")] = False,
+    point: Annotated[
+        list[str] | None, typer.Option("--point", help="X,Y to include (repeat); -X,Y excludes")
+    ] = None,
+    box: Annotated[str | None, typer.Option(help="X0,Y0,X1,Y1 around the object")] = None,
+    colour: Annotated[str | None, typer.Option("--colour", "--color", help='"red"')] = None,
+    text: Annotated[str | None, typer.Option(help='words: "the sky" (GPU engine)')] = None,
+    grow: Annotated[int, typer.Option(help="pixels outward (negative: inward)")] = 0,
+    feather: Annotated[int, typer.Option(help="pixels of soft edge")] = 0,
+    invert: Annotated[bool, typer.Option(help="select the rest")] = False,
+    alpha: Annotated[
+        bool, typer.Option(help="write OpenAI's convention: RGBA, alpha 0 = selected")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Make a mask in one click, on this machine (SPEC §10): white = selected, or --alpha."""
+    from PIL import Image
+
+    from brushwork.imaging import selection
+
+    chosen = [n for n, on in (("subject", subject), ("background", background),
+              ("point", bool(point)), ("box", box is not None), ("colour", colour is not None),
+              ("text", text is not None)) if on]  # fmt: skip
+    if len(chosen) != 1:
+        raise BrushworkError(
+            "give exactly one of --subject, --background, --point, --box, --colour, --text",
+            param="mode",
+        )
+    options: dict[str, Any] = {}
+    if point:
+        options["points"] = [_numbers(p.lstrip("-"), 2, "point") for p in point]
+        options["labels"] = [0 if p.startswith("-") else 1 for p in point]
+    if box is not None:
+        options["box"] = _numbers(box, 4, "box")
+    if colour is not None or text is not None:
+        options["text"] = colour if colour is not None else text
+    with Image.open(image) as picture:
+        picture.load()
+    found = selection.select(picture, chosen[0], **options)
+    found = selection.adjust(found, grow=grow, feather=feather, invert=invert)
+    (selection.alpha_mask(found) if alpha else Image.fromarray(found, "L")).save(output)
+    bounds, area = selection.extent(found)
+    if as_json:
+        _print_json({"mask": str(output), "box": bounds, "area": area})
+    else:
+        console.print(f"{output}: {area:.1%} selected, box {bounds}")
+
+
+def _numbers(text: str, count: int, param: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise BrushworkError(f"--{param} takes {count} numbers, got {text!r}", param=param)
+    return values
 
 
 def _params(app_id: str, inp: dict[str, Any], session: str | None) -> dict[str, Any]:
