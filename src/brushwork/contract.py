@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any, Literal
@@ -318,6 +318,43 @@ def input_error(err: dict[str, Any]) -> InvalidInput:
     return InvalidInput(f"{where}: {err['msg']}, got {str(value)[:80]!r}", param=param)
 
 
+# ---------------------------------------------------------------- the masks app
+
+MaskMode = Literal["subject", "background", "point", "box", "colour", "text"]
+
+
+class MaskInput(BaseModel):
+    """SPEC §10: ``brushwork/masks``, a selection in one click."""
+
+    model_config = ConfigDict(extra="forbid", title="MaskInput")
+
+    image: str = Field(description="The picture: file uri, http(s) URL, data URI or base64.")
+    mode: MaskMode = Field(description="What to select.")
+    points: list[list[float]] | None = Field(
+        None, description="point: [[x, y], ...] in the image's pixels."
+    )
+    labels: list[int] | None = Field(
+        None, description="point: 1 (include) or 0 (exclude) per point; default all 1."
+    )
+    box: list[float] | None = Field(None, description="box: [x0, y0, x1, y1] in pixels.")
+    text: str | None = Field(
+        None, max_length=500, description='colour: "the red car"; text: "the sky".'
+    )
+    grow: int = Field(0, ge=-512, le=512, description="Pixels outward (negative: inward).")
+    feather: int = Field(0, ge=0, le=256, description="Pixels of soft edge.")
+    invert: bool = Field(False, description="Select the rest.")
+
+
+def parse_mask_input(raw: Any) -> MaskInput:
+    """Validate a raw masks ``input``; every failure is InvalidInput with ``param`` set."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("input must be a JSON object", param="input")
+    try:
+        return MaskInput.model_validate(raw)
+    except ValidationError as exc:
+        raise input_error(dict(exc.errors()[0])) from None
+
+
 # ---------------------------------------------------------------- output and pricing
 
 GPT_IMAGE_2_TILES: dict[str, int] = {"low": 16, "medium": 48, "high": 96}
@@ -496,6 +533,19 @@ class AppOutput(BaseModel):
     output_meta: OutputMeta
 
 
+class MaskOutput(BaseModel):
+    """SPEC §10: the selection three ways, where it is and how much of the picture."""
+
+    mask: FileRef = Field(description="PNG, L mode, 255 = selected")
+    alpha_mask: FileRef = Field(
+        description="PNG RGBA, alpha 0 = selected: OpenAI's edit convention, ready as mask"
+    )
+    preview: FileRef = Field(description="the picture with the selection tinted")
+    box: list[int] | None = Field(description="[x0, y0, x1, y1]; null when nothing was selected")
+    area: float = Field(ge=0, le=1, description="the selected share of the picture")
+    output_meta: dict[str, Any]
+
+
 class ErrorInfo(BaseModel):
     """The SPEC §4 error fields, as a failed task carries them."""
 
@@ -524,7 +574,7 @@ class Task(BaseModel):
     status: TaskStatus
     status_name: str
     input: dict[str, Any] = Field(description="the app input as recorded (file references)")
-    output: AppOutput | None
+    output: AppOutput | MaskOutput | None
     error: ErrorInfo | None
     logs: str
     progress: int = Field(ge=0, le=100)
@@ -575,17 +625,39 @@ class Task(BaseModel):
 
 def absolute_output(output: Mapping[str, Any] | None, files_base: str) -> dict[str, Any] | None:
     """Stored outputs hold ``/files/{id}``; clients get ``{base}/files/{id}``. A copy."""
-    if not output:
-        return None if output is None else dict(output)
-    out: dict[str, Any] = {**output, "images": [_absolute(i, files_base) for i in output["images"]]}
-    if "preview" in out:
-        out["preview"] = _absolute(out["preview"], files_base)
-    return out
+    base = files_base.rstrip("/")
+    return map_files(output, lambda uri: base + uri if uri.startswith("/") else uri)
 
 
-def _absolute(ref: Mapping[str, Any], files_base: str) -> dict[str, Any]:
-    uri = ref.get("uri", "")
-    return {**ref, "uri": files_base.rstrip("/") + uri if uri.startswith("/") else uri}
+def map_files(
+    output: Mapping[str, Any] | None, change: Callable[[str], str]
+) -> dict[str, Any] | None:
+    """A copy of an output (either app kind's) with ``change`` applied to every file URI: the
+    values that are file references, and the lists of them (``images``)."""
+    if output is None:
+        return None
+
+    def ref(value: Any) -> Any:
+        if isinstance(value, Mapping) and isinstance(value.get("uri"), str):
+            return {**value, "uri": change(value["uri"])}
+        return value
+
+    return {
+        key: [ref(v) for v in value] if isinstance(value, list) else ref(value)
+        for key, value in output.items()
+    }
+
+
+def file_uris(output: Mapping[str, Any] | None) -> list[str]:
+    """Every file URI an output names, in order."""
+    found: list[str] = []
+
+    def keep(uri: str) -> str:
+        found.append(uri)
+        return uri
+
+    map_files(output, keep)
+    return found
 
 
 class TaskUpdate(BaseModel):

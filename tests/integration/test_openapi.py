@@ -67,10 +67,10 @@ def test_every_json_answer_is_a_documented_component(spec: dict[str, Any]) -> No
     task = schemas["Task"]["properties"]
     for field in ("status", "status_name", "progress", "logs", "output", "session_id"):
         assert field in task
-    assert spec["components"]["schemas"]["RunRequest"]["properties"]["input"]["$ref"].endswith(
-        "/AppInput"
-    )
+    either = schemas["RunRequest"]["properties"]["input"]["anyOf"]
+    assert [ref["$ref"].rsplit("/", 1)[-1] for ref in either] == ["AppInput", "MaskInput"]
     assert "prompt" in schemas["AppInput"]["properties"]
+    assert {"image", "mode", "points", "box"} <= set(schemas["MaskInput"]["properties"])
     assert {"TaskUpdate", "WebhookPayload", "ImageStreamEvent", "OutputMeta"} <= set(schemas)
 
 

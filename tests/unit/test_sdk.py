@@ -38,6 +38,7 @@ PUBLIC = {
     "WebhookVerificationError",
     "__version__",
     "async_inference",
+    "expand_canvas",  # imported when first used: it needs Pillow, the SDK alone does not
     "fit_size",
     "inference",
     "verify_webhook",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from brushwork.engines.base import Engine
 from brushwork.errors import InvalidInput, NotFound
@@ -25,6 +25,7 @@ class AppSpec:
     priced: bool = False
     args: tuple[str, ...] = ()  # passed to the engine's constructor
     config: str | None = None  # the settings group passed as ``config=``
+    kind: Literal["images", "masks"] = "images"  # what it takes and makes (SPEC §1 or §10)
 
     @property
     def namespace(self) -> str:
@@ -57,6 +58,12 @@ BUILTIN_APPS = (
         "CPU, offline compositor: procedural scenes, exact text, classical photo edits. "
         "Not a neural model.",
         config="studio",
+    ),
+    AppSpec(
+        "brushwork/masks",
+        "brushwork.engines.masks:MaskEngine",
+        "CPU, offline one-click selections: subject, background, point, box, colour (SPEC §10).",
+        kind="masks",
     ),
     AppSpec(
         "openai/gpt-image-2",

@@ -54,8 +54,7 @@ def select(
     """The selection as uint8 H x W, 255 = selected. Bad arguments raise 400 naming them."""
     rgb = np.asarray(image.convert("RGB"))
     h, w = rgb.shape[:2]
-    if mode not in MODES:
-        raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {mode!r}", param="mode")
+    check(mode, w, h, points=points, labels=labels, box=box, text=text)
     scale = min(1.0, WORK / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                        interpolation=cv2.INTER_AREA)  # fmt: skip
@@ -68,8 +67,39 @@ def select(
     elif mode == "point":
         chosen = _points(small, *_check_points(points, labels, w, h), scale)
     else:
-        chosen = _words(small, mode, text)
+        chosen = _colour(small, COLOURS[_colour_word(text)])
     return _refine(rgb, chosen)
+
+
+def check(
+    mode: str,
+    width: int,
+    height: int,
+    *,
+    points: Sequence[Sequence[float]] | None = None,
+    labels: Sequence[int] | None = None,
+    box: Sequence[float] | None = None,
+    text: str | None = None,
+) -> None:
+    """Every argument of a selection against a ``width`` x ``height`` picture: 400 naming
+    the field, before any work (the API calls this when the task is submitted)."""
+    if mode not in MODES:
+        raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {mode!r}", param="mode")
+    if mode == "box":
+        _check_box(box, width, height)
+    elif mode == "point":
+        _check_points(points, labels, width, height)
+    elif mode == "colour":
+        _colour_word(text)
+    elif mode == "text":
+        _required_text(text, mode)
+        raise InvalidInput(
+            f"selecting {text!r} by words needs a grounding model, which this CPU engine "
+            "does not have: use point, box or colour here, or a GPU deployment of "
+            "brushwork/masks with its weights",
+            param="text",
+            code="unsupported_text",
+        )
 
 
 # ---------------------------------------------------------------- checks
@@ -276,25 +306,22 @@ def _points(
     return _tidy(found, keep=[(x, y) for x, y, k in clicks if k])
 
 
-def _words(rgb: np.ndarray, mode: str, text: str | None) -> np.ndarray:
+def _required_text(text: str | None, mode: str) -> str:
     if not text or not text.strip():
         raise InvalidInput(f"text is required for mode {mode}", param="text")
-    words = re.findall(r"[a-z]+", text.lower())
-    if mode == "colour":
-        named = [w for w in words if w in COLOURS]
-        if not named:
-            raise InvalidInput(
-                f"text names no colour brushwork knows ({', '.join(sorted(COLOURS))}), "
-                f"got {text[:80]!r}",
-                param="text",
-            )
-        return _colour(rgb, COLOURS[named[0]])
-    raise InvalidInput(
-        f"selecting {text[:80]!r} by words needs a grounding model: run brushwork/masks on "
-        "a GPU machine with the diffusers extra and its weights, or use point, box or colour",
-        param="text",
-        code="unsupported_text",
-    )
+    return text
+
+
+def _colour_word(text: str | None) -> str:
+    words = re.findall(r"[a-z]+", _required_text(text, "colour").lower())
+    named = [w for w in words if w in COLOURS]
+    if not named:
+        raise InvalidInput(
+            f"text names no colour brushwork knows ({', '.join(sorted(COLOURS))}), "
+            f"got {str(text)[:80]!r}",
+            param="text",
+        )
+    return str(named[0])
 
 
 def _colour(rgb: np.ndarray, target: tuple[float, float, float]) -> np.ndarray:

@@ -13,7 +13,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from brushwork import __version__
-from brushwork.contract import ImageStreamEvent, TaskUpdate, WebhookPayload
+from brushwork.contract import (
+    AppInput,
+    ImageStreamEvent,
+    MaskInput,
+    TaskUpdate,
+    WebhookPayload,
+)
 from brushwork.files.retention import Sweeper
 from brushwork.server import errors, infsh
 from brushwork.server.openai import router as openai
@@ -78,7 +84,9 @@ def create_app(
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.include_router(infsh.router, responses=infsh.PROBLEM_RESPONSES)
     app.mount("/web", web.static_files(), name="web")
-    document_models(app, (TaskUpdate, ImageStreamEvent, WebhookPayload, infsh.Problem))
+    document_models(
+        app, (AppInput, MaskInput, TaskUpdate, ImageStreamEvent, WebhookPayload, infsh.Problem)
+    )
     return app
 
 

@@ -62,7 +62,7 @@ def resolve(
     try:
         for data, existing, fmt, stem in loaded:
             if existing is None:
-                existing = _store(data, fmt, owner, svc, stem)
+                existing = store_bytes(data, fmt, owner, svc, stem)
                 created.append(existing)
             ids.append(existing)
     except Exception:
@@ -88,7 +88,8 @@ def discard(svc: Services, file_ids: list[str]) -> None:
         svc.files.delete(file_ids)
 
 
-def _store(data: bytes, fmt: str, owner: str, svc: Services, stem: str) -> str:
+def store_bytes(data: bytes, fmt: str, owner: str, svc: Services, stem: str) -> str:
+    """Keep a decoded input's bytes as a file of ``owner``; its id."""
     ext = "jpg" if fmt == "jpeg" else fmt
     record = svc.files.put(data, owner=owner, filename=f"{stem}.{ext}", content_type=f"image/{fmt}")
     return record.id

@@ -20,9 +20,10 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from brushwork.apps import moderation
-from brushwork.contract import AppInput, TaskStatus, parse_input
+from brushwork.contract import AppInput, TaskStatus, parse_input, parse_mask_input
 from brushwork.errors import InvalidInput, RateLimited, ServiceUnavailable
 from brushwork.files.faults import is_storage_full, storage_full
+from brushwork.imaging import codecs, selection
 from brushwork.server import inputs, sessions
 from brushwork.server.services import Services, poll_interval
 from brushwork.tasks.events import FALLBACK_SECONDS, woken
@@ -74,9 +75,19 @@ def submit(
     ``session_id`` alone is a label (OpenAI's ``user``), not a session."""
     svc.limiter.take(who)
     app = svc.settings.app_aliases.get(app, app)
-    svc.registry.require_available(app)
+    spec = svc.registry.require_available(app)
     check_room(svc, app, who)
     svc.require_room("a new task")
+    if spec.kind == "masks":
+        if session is not None or session_timeout is not None:
+            raise InvalidInput(
+                f"sessions are for the picture apps; {app} answers each call on its own",
+                param="session" if session is not None else "session_timeout",
+            )
+        if webhook is not None:
+            check_webhook_url(webhook)  # before the input's picture is stored
+        resolved = _selection(svc, who, files_base, raw_input)
+        return _record(svc, who, app, resolved, webhook=webhook, options=options)
     call = sessions.for_call(svc, who, app, session, session_timeout)
     if call is not None and isinstance(raw_input, dict) and not raw_input:
         return _open_session(svc, who, app, call, webhook, options)
@@ -91,7 +102,7 @@ def submit(
     check_capabilities(svc, app, inp, edits_latest=follows)
     moderation.check(inp.prompt, inp.moderation, svc.settings.moderation_embeddings)
     if webhook is not None:
-        check_webhook_url(webhook)
+        check_webhook_url(webhook)  # before the input's files are stored
     resolved = inputs.resolve(inp, who, svc, files_base, chained=chained)
     options = dict(options or {})
     parent_id = None
@@ -99,6 +110,49 @@ def submit(
         options |= {"session": True, "chain": chained}
         parent_id = call.parent_id
         session_id = sessions.start(svc, who, app, call)
+    return _record(
+        svc, who, app, resolved, webhook=webhook, options=options, session_id=session_id,
+        parent_id=parent_id,
+    )  # fmt: skip
+
+
+def _selection(
+    svc: Services, who: str, files_base: str, raw_input: AppInput | dict[str, Any]
+) -> inputs.Resolved:
+    """A ``brushwork/masks`` input (SPEC §10), its picture loaded and every coordinate
+    checked against it before anything is stored."""
+    if isinstance(raw_input, AppInput):
+        raise InvalidInput("input must be a masks input (SPEC §10)", param="input")
+    inp = parse_mask_input(raw_input)
+    data, existing = inputs.load(inp.image, who, svc, files_base, param="image", label="image")
+    decoded = codecs.decode(data, param="image", label="image")
+    width, height = decoded.size
+    selection.check(
+        inp.mode, width, height, points=inp.points, labels=inp.labels, box=inp.box, text=inp.text
+    )
+    created = []
+    if existing is None:
+        existing = inputs.store_bytes(data, decoded.format, who, svc, "image")
+        created.append(existing)
+    record = inp.model_dump(exclude_none=True) | {
+        "image": f"{files_base.rstrip('/')}/files/{existing}"
+    }
+    return inputs.Resolved(record, {"images": [existing], "mask": None}, "", created)
+
+
+def _record(
+    svc: Services,
+    who: str,
+    app: str,
+    resolved: inputs.Resolved,
+    *,
+    webhook: str | None,
+    options: dict[str, Any] | None,
+    session_id: str | None = None,
+    parent_id: str | None = None,
+) -> dict[str, Any]:
+    """Record the task and queue it; a task that cannot be recorded leaves no files behind,
+    and one the queue refuses fails at once rather than wait forever."""
     try:
         task = svc.store.create_task(
             owner=who,
@@ -109,7 +163,7 @@ def submit(
             parent_id=parent_id,
             webhook=webhook,
             log=resolved.log,
-            options=options,
+            options=dict(options or {}),
             queued=True,
         )
     except Exception:

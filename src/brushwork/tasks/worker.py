@@ -20,17 +20,25 @@ import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.queues import Queue as MPQueue
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 
 from brushwork.apps.registry import Registry
-from brushwork.contract import CONTENT_TYPES, AppInput, TaskStatus, output_meta, parse_input
+from brushwork.contract import (
+    CONTENT_TYPES,
+    AppInput,
+    TaskStatus,
+    output_meta,
+    parse_input,
+    parse_mask_input,
+)
 from brushwork.engines.base import Engine, Request, TaskCancelled
+from brushwork.engines.masks import MaskEngine
 from brushwork.errors import BrushworkError, EngineFailed, InvalidInput
 from brushwork.files.faults import is_storage_full, storage_full
 from brushwork.files.store import open_files
-from brushwork.imaging import codecs, masks
+from brushwork.imaging import codecs, masks, selection
 from brushwork.imaging.composite import keep_composite
 from brushwork.imaging.limits import MAX_MASK_BYTES
 from brushwork.settings import Settings
@@ -280,6 +288,9 @@ class Worker:
 
     def _execute(self, task: dict[str, Any]) -> None:
         task_id = task["id"]
+        if self.registry.spec(task["app"]).kind == "masks":
+            self._select(task)
+            return
         if (task.get("options") or {}).get("chain"):
             task = self._edit_latest(task)
         inp = parse_input(task["input"])
@@ -336,6 +347,55 @@ class Worker:
             timings=(engine_s, encode_s),
             output={"images": refs, "output_meta": meta},
             log=f"completed: engine {engine_s * 1000:.0f} ms, encode {encode_s * 1000:.0f} ms\n",
+        )
+
+    def _select(self, task: dict[str, Any]) -> None:
+        """A ``brushwork/masks`` task (SPEC §10): the selection as a mask, as OpenAI's alpha
+        mask and as a tinted preview, with its box and area."""
+        task_id = task["id"]
+        inp = parse_mask_input(task["input"])
+        engine = cast(MaskEngine, self._engine(task["app"]))
+        image = codecs.decode(self.files.read(task["files"]["images"][0]), param="image").image
+        if not self.store.update(
+            task_id,
+            status=TaskStatus.RUNNING,
+            progress=PROGRESS_START,
+            log=f"select {inp.mode} in {image.width}x{image.height}\n",
+        ):
+            raise TaskCancelled
+        started = time.perf_counter()
+        found = engine.select(image, inp)
+        engine_s = time.perf_counter() - started
+        if not self.store.update(task_id, status=TaskStatus.UPLOADING, progress=PROGRESS_END):
+            raise TaskCancelled
+        started = time.perf_counter()
+        stem = task["id"][:12]
+        outputs = {
+            "mask": Image.fromarray(found, "L"),
+            "alpha_mask": selection.alpha_mask(found),
+            "preview": selection.preview(image, found),
+        }
+        refs = {
+            key: self._put(task, codecs.encode(picture, "png"), f"{stem}-{key}.png", "png")
+            for key, picture in outputs.items()
+        }
+        encode_s = time.perf_counter() - started
+        box, area = selection.extent(found)
+        meta = {
+            "engine": engine.name,
+            "mode": inp.mode,
+            "width": image.width,
+            "height": image.height,
+            "timings": {"engine_s": round(engine_s, 4), "encode_s": round(encode_s, 4)},
+        }
+        self.store.update(
+            task_id,
+            status=TaskStatus.COMPLETED,
+            progress=100,
+            timings=(engine_s, encode_s),
+            output={**refs, "box": box, "area": area, "output_meta": meta},
+            log=f"completed: {area:.1%} selected, select {engine_s * 1000:.0f} ms, "
+            f"encode {encode_s * 1000:.0f} ms\n",
         )
 
     def _edit_latest(self, task: dict[str, Any]) -> dict[str, Any]:
@@ -425,6 +485,10 @@ class Worker:
         fmt = inp.output_format
         data = codecs.encode(image, fmt, inp.output_compression, credit)
         name = f"{task['id'][:12]}-{stem}{i}.{'jpg' if fmt == 'jpeg' else fmt}"
+        return self._put(task, data, name, fmt)
+
+    def _put(self, task: dict[str, Any], data: bytes, name: str, fmt: str) -> dict[str, Any]:
+        """Store an output file of the task's owner; its reference as outputs list it."""
         record = self.files.put(
             data, owner=task["owner"], filename=name, content_type=CONTENT_TYPES[fmt]
         )

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from brushwork.contract import Session, Task, TaskStatus, UploadedFile
+from brushwork.contract import Session, Task, TaskStatus, UploadedFile, map_files
 from brushwork.errors import BrushworkError, InvalidInput, RateLimited
 
 ROOT = "/infsh"
@@ -262,12 +262,7 @@ Link = Callable[[str], str]  # file id → a URL a plain GET fetches
 
 def signed_output(output: Mapping[str, Any] | None, link: Link) -> dict[str, Any] | None:
     """The task output with every file URI a signed link (the hosted CDN's are fetchable)."""
-    if not output:
-        return None if output is None else dict(output)
-    out: dict[str, Any] = {**output, "images": [signed(i, link) for i in output["images"]]}
-    if "preview" in out:
-        out["preview"] = signed(out["preview"], link)
-    return out
+    return map_files(output, lambda uri: link(uri.rsplit("/", 1)[-1]))
 
 
 def signed(ref: Mapping[str, Any], link: Link) -> dict[str, Any]:

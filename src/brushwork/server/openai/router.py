@@ -57,5 +57,6 @@ async def edits(request: Request, who: str = Depends(owner)) -> Response:
 @router.get("/models", operation_id="openai_models")
 def models(request: Request, _: str = Depends(owner)) -> ModelList:
     svc = services(request)
-    ids = [*GPT_IMAGE_ALIASES[:1], *svc.registry.apps]
+    pictures = [a for a, spec in svc.registry.apps.items() if spec.kind == "images"]
+    ids = [*GPT_IMAGE_ALIASES[:1], *pictures]
     return ModelList(data=[ModelCard(id=i) for i in ids])

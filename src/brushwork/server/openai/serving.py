@@ -39,6 +39,11 @@ def app_for(model: Any, svc: Services) -> str:
     if model is None or model in GPT_IMAGE_ALIASES:
         return svc.settings.openai_default_app
     if isinstance(model, str) and model in svc.registry.apps:
+        if svc.registry.apps[model].kind != "images":
+            raise InvalidInput(
+                f"{model!r} is not an image model: it makes masks (POST /apps/run)",
+                param="model",
+            )
         return model
     raise NotFound(
         f"the model {model!r} does not exist; GET /v1/models lists them",

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    ValidatorFunctionWrapHandler,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from brushwork.apps.registry import AppSpec
 from brushwork.contract import (
@@ -22,9 +15,10 @@ from brushwork.contract import (
     AppInput,
     AppList,
     AppOutput,
+    MaskInput,
+    MaskOutput,
     Task,
     TaskStatus,
-    parse_input,
 )
 from brushwork.server.routes.tasks import task_response
 from brushwork.server.runs import start, wait_until_done
@@ -33,11 +27,22 @@ from brushwork.server.services import Services, owner, services
 router = APIRouter(tags=["apps"])
 
 
+INPUT_SCHEMA = {
+    "anyOf": [
+        {"$ref": "#/components/schemas/AppInput"},
+        {"$ref": "#/components/schemas/MaskInput"},
+    ],
+    "description": "The app's input: AppInput (SPEC §1) for the picture apps, MaskInput "
+    "(SPEC §10) for brushwork/masks; GET /apps/{ns}/{name} gives each app's schema",
+}
+
+
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     app: str = Field(description="App id, e.g. brushwork/studio")
-    # before ``input``: validating the input needs to know whether the call is in a session
+    # checked by the app's own input model when the task is submitted (its messages)
+    input: Annotated[dict[str, Any], WithJsonSchema(INPUT_SCHEMA)]
     session: str | None = Field(
         None,
         description='"new" or a session id (SPEC §8); without images, a call edits the '
@@ -46,7 +51,6 @@ class RunRequest(BaseModel):
     session_timeout: int | None = Field(
         None, description="idle seconds before the session expires (1..3600, default 60)"
     )
-    input: AppInput = Field(description="The app input (see GET /apps/{ns}/{name})")
     webhook: str | None = Field(None, description="Called when the task ends (9, 10, 11)")
     wait: bool = Field(False, description="Answer with the finished task")
     session_id: str | None = Field(
@@ -55,16 +59,6 @@ class RunRequest(BaseModel):
     previews: int = Field(
         0, ge=0, le=3, description="partial renders to publish on the task's stream (0..3)"
     )
-
-    @field_validator("input", mode="wrap")
-    @classmethod
-    def _session_input(
-        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
-    ) -> AppInput:
-        if info.data.get("session") is not None and isinstance(value, dict):
-            return parse_input(value, chained="images" not in value)  # the contract's messages
-        result: AppInput = handler(value)
-        return result
 
 
 def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> AppInfo:
@@ -86,8 +80,9 @@ def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> AppInfo:
     if schemas and callable(details):  # the full description only: listing stays cheap
         info.update(details())
     if schemas:
-        info["input_schema"] = AppInput.model_json_schema()
-        info["output_schema"] = AppOutput.model_json_schema()
+        masks = spec.kind == "masks"
+        info["input_schema"] = (MaskInput if masks else AppInput).model_json_schema()
+        info["output_schema"] = (MaskOutput if masks else AppOutput).model_json_schema()
     return AppInfo.model_validate(info)
 
 

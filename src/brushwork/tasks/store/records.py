@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
 
-from brushwork.contract import TERMINAL, TaskStatus
+from brushwork.contract import TERMINAL, TaskStatus, file_uris
 from brushwork.errors import BrushworkError, Conflict
 from brushwork.tasks.store.tables import (
     HELD,
@@ -328,7 +328,9 @@ class TaskRecords(Room):
 
 
 def _file_ids(output: dict[str, Any] | None, payloads: Any) -> list[str]:
-    """The files a task made: its output images and the partial renders on its stream."""
-    refs = list((output or {}).get("images", []))
-    refs += [p["preview"] for p in payloads if isinstance(p, dict) and p.get("preview")]
-    return [str(ref["uri"]).rsplit("/", 1)[-1] for ref in refs if ref.get("uri")]
+    """The files a task made: every file its output names (images, masks) and the partial
+    renders on its stream."""
+    made = file_uris(output)
+    refs = [p["preview"] for p in payloads if isinstance(p, dict) and p.get("preview")]
+    made += [str(ref["uri"]) for ref in refs if ref.get("uri")]
+    return [uri.rsplit("/", 1)[-1] for uri in made]
