@@ -21,6 +21,9 @@ from brushwork.errors import InvalidInput
 
 WORK = 320  # the long edge GrabCut runs at
 GRABCUT_ROUNDS = 4
+# the subject's cut has no clicks or box to bound it, so GrabCut's graph is all uncertain
+# and slow on busy pictures: it runs smaller and shorter to stay under a second
+SUBJECT_WORK, SUBJECT_ROUNDS = 224, 3
 
 MODES = ("subject", "background", "point", "box", "colour", "text")
 
@@ -55,7 +58,8 @@ def select(
     rgb = np.asarray(image.convert("RGB"))
     h, w = rgb.shape[:2]
     check(mode, w, h, points=points, labels=labels, box=box, text=text)
-    scale = min(1.0, WORK / max(h, w))
+    work = SUBJECT_WORK if mode in ("subject", "background") else WORK
+    scale = min(1.0, work / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                        interpolation=cv2.INTER_AREA)  # fmt: skip
     if mode in ("subject", "background"):
@@ -198,7 +202,7 @@ def _features(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(stacked.astype(np.uint8))
 
 
-def _grabcut(rgb: np.ndarray, seed: np.ndarray) -> np.ndarray:
+def _grabcut(rgb: np.ndarray, seed: np.ndarray, rounds: int = GRABCUT_ROUNDS) -> np.ndarray:
     """GrabCut from a seed map of cv2.GC_* labels, on the colours and on the texture
     features; the cut whose two sides differ more wins. True where it is foreground."""
     if not (np.isin(seed, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() and
@@ -211,7 +215,7 @@ def _grabcut(rgb: np.ndarray, seed: np.ndarray) -> np.ndarray:
     for picture in (cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), features):
         mask = seed.copy()
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        cv2.grabCut(picture, mask, None, bgd, fgd, GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
+        cv2.grabCut(picture, mask, None, bgd, fgd, rounds, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
         found = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
         # a cut that kept a sliver of what the cues proposed is a poor answer, however
         # clean: weigh it by how much of the proposal it kept (full weight from a quarter)
@@ -252,7 +256,7 @@ def _subject(rgb: np.ndarray) -> np.ndarray:
     for side in (np.s_[:edge], np.s_[-edge:]):
         seed[side] = np.where(seed[side] == cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD)
         seed[:, side] = np.where(seed[:, side] == cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD)
-    return _best_parts(_grabcut(rgb, seed), score, margin=0.8)
+    return _best_parts(_grabcut(rgb, seed, SUBJECT_ROUNDS), score, margin=0.8)
 
 
 def _box(rgb: np.ndarray, box: tuple[float, ...], scale: float) -> np.ndarray:
