@@ -513,7 +513,8 @@ def _expanded(inp: dict[str, Any], expand: str) -> dict[str, Any]:
     original pixels kept exactly; says so when the border had to grow to an allowed size."""
     from PIL import Image
 
-    from brushwork.imaging.canvas import expand_canvas, plan
+    from brushwork.client._common import expanded
+    from brushwork.imaging.canvas import plan
 
     parts = [p.strip() for p in expand.split(",")]
     if len(parts) not in (1, 4) or not all(p.isdigit() for p in parts):
@@ -524,25 +525,14 @@ def _expanded(inp: dict[str, Any], expand: str) -> dict[str, Any]:
     if not inp.get("images") or "mask" in inp:
         raise BrushworkError("--expand needs --image and makes its own mask", param="expand")
     with Image.open(inp["images"][0]) as source:
-        source.load()
-    _, note = plan(source.width, source.height, left, top, right, bottom)
+        size = source.size
+    borders, note = plan(*size, left, top, right, bottom)
     if note:
         console.print(f"--expand: {note}")
-    canvas, border = expand_canvas(source, left, top, right, bottom)
-    return {
-        "images": [_png(canvas), *inp["images"][1:]],
-        "mask": _png(border),
-        "width": canvas.width,
-        "height": canvas.height,
-    }
-
-
-def _png(image: Any) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    canvas, border = expanded(inp["images"][0], (left, top, right, bottom))
+    width, height = borders.size_around(*size)
+    return {"images": [canvas, *inp["images"][1:]], "mask": border, "width": width,
+            "height": height}  # fmt: skip
 
 
 @app.command("mask")

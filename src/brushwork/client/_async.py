@@ -55,6 +55,23 @@ class AsyncClient:
         task = response.json()
         return c.finished(await self.tasks.wait(task["id"]) if not c.is_terminal(task) else task)
 
+    async def expand(
+        self,
+        image: str | Path | bytes,
+        borders: tuple[int, int, int, int],
+        prompt: str = "continue the picture beyond its edges",
+        *,
+        app: str = "brushwork/studio",
+        **input: Any,
+    ) -> Any:
+        """Outpaint (SPEC §10): ``image`` on a canvas larger by ``borders`` (left, top, right,
+        bottom pixels, rounded up to an allowed size), the border filled by ``app``; the
+        original pixels stay exactly. Needs Pillow (the server extra). The finished task."""
+        canvas, mask = c.expanded(image, borders)
+        params = {"app": app, "input": {"prompt": prompt, **input, "images": [canvas],
+                                         "mask": mask}}  # fmt: skip
+        return await self.run(params)
+
     def session(self, app: str, *, timeout: int | None = None) -> AsyncSession:
         """As ``Client.session``: ``async with client.session(app) as s: await s.call(...)``."""
         return AsyncSession(self, app, timeout)

@@ -181,3 +181,23 @@ def run_body(params: dict[str, Any], wait: bool) -> dict[str, Any]:
     if "app" not in params or "input" not in params:
         raise BrushworkError("run() needs {'app': ..., 'input': {...}}", code="invalid_call")
     return {**params, "wait": wait}
+
+
+def expanded(image: str | Path | bytes, borders: tuple[int, int, int, int]) -> tuple[bytes, bytes]:
+    """PNG bytes of ``image`` on its expanded canvas, and of the mask of the new border."""
+    import io
+
+    from PIL import Image
+
+    from brushwork.imaging.canvas import expand_canvas
+
+    source = io.BytesIO(image) if isinstance(image, bytes) else image
+    with Image.open(source) as picture:
+        picture.load()
+    canvas, mask = expand_canvas(picture, *borders)
+    out = []
+    for part in (canvas, mask):
+        buffer = io.BytesIO()
+        part.save(buffer, format="PNG")
+        out.append(buffer.getvalue())
+    return out[0], out[1]

@@ -57,6 +57,23 @@ class Client:
         task = self.request("POST", "/apps/run", json=c.run_body(params, True), timeout=None).json()
         return c.finished(self.tasks.wait(task["id"]) if not c.is_terminal(task) else task)
 
+    def expand(
+        self,
+        image: str | Path | bytes,
+        borders: tuple[int, int, int, int],
+        prompt: str = "continue the picture beyond its edges",
+        *,
+        app: str = "brushwork/studio",
+        **input: Any,
+    ) -> Any:
+        """Outpaint (SPEC §10): ``image`` on a canvas larger by ``borders`` (left, top, right,
+        bottom pixels, rounded up to an allowed size), the border filled by ``app``; the
+        original pixels stay exactly. Needs Pillow (the server extra). The finished task."""
+        canvas, mask = c.expanded(image, borders)
+        params = {"app": app, "input": {"prompt": prompt, **input, "images": [canvas],
+                                         "mask": mask}}  # fmt: skip
+        return self.run(params)
+
     def session(self, app: str, *, timeout: int | None = None) -> Session:
         """A multi-pass editing session with ``app`` (SPEC §8): ``with client.session(app) as s:
         s.call({"prompt": ...})``; a call without ``images`` edits the latest output. The

@@ -103,23 +103,29 @@ def content_fill(
     scale = 1.0
     if quality == "low" and max(h, w) > 512:  # a draft: synthesise at half size
         scale = 0.5
-    # synthesise from the hole's neighbourhood (a margin of 0.75x the hole, 48 px at least):
-    # nearby texture is what belongs there, and the search is several times faster
-    ys, xs = np.nonzero(hole)
-    my = max(48, int(0.75 * (ys.max() - ys.min())))
-    mx = max(48, int(0.75 * (xs.max() - xs.min())))
-    y0, y1 = max(0, int(ys.min()) - my), min(h, int(ys.max()) + 1 + my)
-    x0, x1 = max(0, int(xs.min()) - mx), min(w, int(xs.max()) + 1 + mx)
-    crop, crop_mask = rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1]
-    ch, cw = crop.shape[:2]
-    if scale != 1.0:
-        small = cv2.resize(crop, (int(cw * scale), int(ch * scale)), interpolation=cv2.INTER_AREA)
-        small_mask = cv2.resize(crop_mask, small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-        filled = cv2.resize(patchmatch.inpaint(small, small_mask, patch_size=patch), (cw, ch))
-    else:
-        filled = patchmatch.inpaint(crop, crop_mask, patch_size=patch)
+    # synthesise each part of the hole from its own neighbourhood (a margin of 0.75x the part,
+    # 48 px at least): nearby texture is what belongs there, and the search is several times
+    # faster. Parts apart (the borders of an expanded canvas) never borrow from each other's
+    # side of the picture, so an outpaint does not clone what stands in the middle
     texture = rgb.copy()
-    texture[y0:y1, x0:x1] = filled
+    count, parts = cv2.connectedComponents(mask, connectivity=8)
+    for part in range(1, count):
+        ys, xs = np.nonzero(parts == part)
+        my = max(48, int(0.75 * (ys.max() - ys.min())))
+        mx = max(48, int(0.75 * (xs.max() - xs.min())))
+        y0, y1 = max(0, int(ys.min()) - my), min(h, int(ys.max()) + 1 + my)
+        x0, x1 = max(0, int(xs.min()) - mx), min(w, int(xs.max()) + 1 + mx)
+        crop, crop_mask = rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+        ch, cw = crop.shape[:2]
+        if scale != 1.0:
+            size = (int(cw * scale), int(ch * scale))
+            small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+            small_mask = cv2.resize(crop_mask, size, interpolation=cv2.INTER_NEAREST)
+            filled = cv2.resize(patchmatch.inpaint(small, small_mask, patch_size=patch), (cw, ch))
+        else:
+            filled = patchmatch.inpaint(crop, crop_mask, patch_size=patch)
+        mine = parts[y0:y1, x0:x1] == part
+        texture[y0:y1, x0:x1][mine] = filled[mine]
     # the structure pass steers the synthesis where the texture lost the big shapes
     low_t = cv2.GaussianBlur(texture.astype(np.float32), (0, 0), 6)
     low_s = cv2.GaussianBlur(structure.astype(np.float32), (0, 0), 6)
