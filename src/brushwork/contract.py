@@ -45,6 +45,12 @@ Quality = Literal["auto", "low", "medium", "high"]
 ResolvedQuality = Literal["low", "medium", "high"]
 OutputFormat = Literal["png", "jpeg", "webp"]
 Mode = Literal["generate", "edit", "inpaint"]
+Background = Literal["auto", "opaque", "transparent"]
+_ASKS_TRANSPARENT = re.compile(
+    r"\b(transparent|see-through|no|without( a)?) background\b|\bstickers?\b|\bcut-?out\b"
+    r"|\bbackground-?less\b|\bisolated on (nothing|transparency)\b",
+    re.IGNORECASE,
+)
 
 CONTENT_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
@@ -215,6 +221,11 @@ class AppInput(BaseModel):
         None, ge=0, le=100, description="jpeg/webp quality (100 = best); ignored for png."
     )
     moderation: Literal["auto", "low"] = "auto"
+    background: Background = Field(
+        "auto",
+        description="transparent needs png or webp; auto is opaque unless the prompt asks "
+        "for a transparent background or a sticker.",
+    )
     seed: int | None = Field(
         None, ge=0, le=2**63 - 1, description="Same seed + input + engine = same pixels."
     )
@@ -250,7 +261,18 @@ class AppInput(BaseModel):
                 check_edge(name, value)
         if not self.images or (self.width is not None and self.height is not None):
             check_size(self.width or DEFAULT_SIZE, self.height or DEFAULT_SIZE)
+        if self.background == "transparent" and self.output_format == "jpeg":
+            raise InvalidInput(
+                "background transparent needs output_format png or webp (jpeg has no alpha)",
+                param="background",
+            )
         return self
+
+    @property
+    def resolved_background(self) -> Literal["opaque", "transparent"]:
+        """``auto`` is opaque unless the prompt asks for see-through (and the format has
+        alpha: a jpeg is always opaque)."""
+        return resolve_background(self.background, self.prompt, self.output_format)
 
     @property
     def mode(self) -> Mode:
@@ -274,6 +296,17 @@ class AppInput(BaseModel):
             f"the first image is {w}x{h}, which breaks the size rules; "
             f"output size is the nearest valid size {fw}x{fh}"
         )
+
+
+def resolve_background(
+    background: str, prompt: str, output_format: str
+) -> Literal["opaque", "transparent"]:
+    """What ``auto`` means for this prompt and format (SPEC §1)."""
+    if background in ("opaque", "transparent"):
+        return "transparent" if background == "transparent" else "opaque"
+    if output_format != "jpeg" and _ASKS_TRANSPARENT.search(prompt):
+        return "transparent"
+    return "opaque"
 
 
 def _is_control(ch: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from PIL import Image
@@ -33,6 +33,7 @@ class Capabilities:
     device: str = "cpu"
     max_images: int = 16  # reference images an edit takes
     exclusive: bool = False  # holds a large model: one dedicated worker process per device
+    transparent: frozenset[Mode] = frozenset()  # the modes it makes real alpha in
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Request:
     output_compression: int | None = None
     moderation: str = "auto"
     previews: int = 0  # how many partial renders the caller wants (0..3), sent via progress()
+    background: Literal["opaque", "transparent"] = "opaque"  # transparent: RGBA, real alpha
     meta: dict[str, Any] = field(default_factory=dict)  # engine facts for output_meta (usage)
 
     @property

@@ -71,7 +71,11 @@ class OpenAIEngine:
         return None
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(native_max_edge=NATIVE_MAX_EDGE, device="remote")
+        return Capabilities(
+            native_max_edge=NATIVE_MAX_EDGE,
+            device="remote",
+            transparent=frozenset({"generate", "edit", "inpaint"}),  # OpenAI's own alpha
+        )
 
     def load(self) -> None:
         reason = self.unavailable_reason()
@@ -107,6 +111,7 @@ class OpenAIEngine:
             "quality": request.quality,
             "output_format": request.output_format,
             "moderation": request.moderation,
+            "background": request.background,
         }
         if request.output_compression is not None and request.output_format != "png":
             params["output_compression"] = request.output_compression
@@ -143,7 +148,9 @@ class OpenAIEngine:
             raise EngineFailed(
                 f"{self.model} returned an image without data", code="upstream_error"
             )
-        image = codecs.decode(base64.b64decode(b64), param="output").image.convert("RGB")
+        alpha = request.background == "transparent"
+        image = codecs.decode(base64.b64decode(b64), param="output").image
+        image = image.convert("RGBA" if alpha else "RGB")
         if image.size != request.size:  # a model may answer at another size; the contract may not
             image = image.resize(request.size, Image.Resampling.LANCZOS)
         return image

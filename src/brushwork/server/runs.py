@@ -241,6 +241,15 @@ def check_capabilities(
             param=MODE_PARAM[mode],
             code="unsupported_mode",
         )
+    if inp.resolved_background == "transparent" and mode not in caps.transparent:
+        where = (f"only in {', '.join(sorted(caps.transparent))}" if caps.transparent
+                 else "in no mode")  # fmt: skip
+        raise InvalidInput(
+            f"app {app!r} cannot make a real transparent background for {mode} (it can "
+            f"{where}); ask for background opaque",
+            param="background",
+            code="unsupported_background",
+        )
     if len(inp.images) > caps.max_images:
         raise InvalidInput(
             f"app {app!r} takes at most {caps.max_images} reference image(s), "

@@ -457,6 +457,7 @@ class Worker:
             output_format=inp.output_format,
             output_compression=inp.output_compression,
             moderation=inp.moderation,
+            background=inp.resolved_background,
             images=images,
             mask=edit,
         )

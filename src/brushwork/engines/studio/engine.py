@@ -6,6 +6,7 @@ Every image ``i`` of a task draws from its own generator seeded by
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from brushwork.engines.studio import (
 )
 from brushwork.engines.studio.colour import Stage
 from brushwork.engines.studio.prompt import Parsed, parse
+from brushwork.imaging import selection
 from brushwork.settings import StudioSettings
 
 NATIVE_MAX_EDGE = 2048
@@ -54,7 +56,11 @@ class StudioEngine:
         return {"assets": None if reason else assets.library(self.assets).licenses}
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(native_max_edge=NATIVE_MAX_EDGE)
+        # real alpha for a new picture (its art and text over nothing) and for a reference
+        # edit (the subject cut out); an inpaint keeps the photo's own background
+        return Capabilities(
+            native_max_edge=NATIVE_MAX_EDGE, transparent=frozenset({"generate", "edit"})
+        )
 
     def load(self) -> None:
         reason = self.unavailable_reason()
@@ -88,10 +94,44 @@ class StudioEngine:
                 request.images[0], request.mask, parsed, rng, stage, request.quality, self.assets
             )
         if request.mode == "edit":
-            return reference.restage(
+            restaged = reference.restage(
                 request.images, request.size, parsed, rng, request.quality, stage
             )
+            return cut_out(restaged) if request.background == "transparent" else restaged
         return compose(parsed, request.size, rng, request, stage, self.assets)
+
+
+def cut_out(image: Image.Image) -> Image.Image:
+    """The picture's subject on nothing: its alpha is the one-click subject selection, with
+    a pixel of soft edge."""
+    found = selection.adjust(selection.select(image, "subject"), feather=2)
+    rgba = image.convert("RGBA")
+    rgba.putalpha(Image.fromarray(found, "L"))
+    return rgba
+
+
+def _transparent(
+    parsed: Parsed,
+    size: tuple[int, int],
+    rng: np.random.Generator,
+    request: Request,
+    stage: Stage | None,
+    assets_root: Path | None,
+) -> Image.Image:
+    """The composition's art and text over nothing, with real alpha: drawn twice from the
+    same random state, over black and over white, so each pixel's alpha and colour follow
+    exactly from the two (difference matting). Scene, surface, light and style filters
+    paint the background, so they are left out."""
+    twin = copy.deepcopy(rng)
+    dark = compose(parsed, size, rng, request, stage, assets_root, backdrop=0.0)
+    light = compose(parsed, size, twin, request, None, assets_root, backdrop=1.0)
+    black = np.asarray(dark, np.float32)
+    white = np.asarray(light, np.float32)
+    alpha = np.clip(1.0 - (white - black).mean(axis=2, keepdims=True) / 255.0, 0.0, 1.0)
+    rgb = np.where(alpha > 1e-3, black / np.maximum(alpha, 1e-3), 0.0)
+    pixels = np.dstack([np.clip(rgb + 0.5, 0, 255), alpha * 255 + 0.5]).astype(np.uint8)
+    request.meta["background"] = "transparent"
+    return Image.fromarray(pixels, "RGBA")
 
 
 def emoji_painter(root: Path) -> text.EmojiPainter:
@@ -133,20 +173,27 @@ def compose(
     request: Request,
     stage: Stage | None = None,
     assets_root: Path | None = None,
+    backdrop: float | None = None,
 ) -> Image.Image:
     """Text-to-image: scene, surface, subjects, light and style at the native size, upscaled,
-    then the composition's text, set exactly."""
+    then the composition's text, set exactly. ``backdrop``: the art and text alone over a
+    flat grey level (0 black, 1 white), which is how a transparent picture is made."""
+    if request.background == "transparent" and backdrop is None:
+        return _transparent(parsed, size, rng, request, stage, assets_root)
     native = fit_native(size, NATIVE_MAX_EDGE)
     if request.quality == "high":  # supersampled: painted larger, filtered down at the end
         native = fit_native((native[0] * 3 // 2, native[1] * 3 // 2), NATIVE_MAX_EDGE)
     kind = subjects.composition(request.prompt)
     plan = compositions.frame(kind, parsed)
-    canvas = scenes.background(parsed, native, rng, request.quality)
-    if kind == "infographic" and parsed.scene is None:  # a clean sheet for the steps
-        sheet = [(0.0, (248, 248, 250)), (1.0, (226, 230, 238))]
-        canvas[:] = colour.gradient(native[1], native[0], sheet)
-    if parsed.surface is not None or kind == "product":
-        materials.surface(canvas, parsed.surface or "marble", rng, top=0.66)
+    if backdrop is not None:
+        canvas = np.full((native[1], native[0], 3), backdrop, np.float32)
+    else:
+        canvas = scenes.background(parsed, native, rng, request.quality)
+        if kind == "infographic" and parsed.scene is None:  # a clean sheet for the steps
+            sheet = [(0.0, (248, 248, 250)), (1.0, (226, 230, 238))]
+            canvas[:] = colour.gradient(native[1], native[0], sheet)
+        if parsed.surface is not None or kind == "product":
+            materials.surface(canvas, parsed.surface or "marble", rng, top=0.66)
     if stage is not None:
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
     found = subjects.parse_subjects(request.prompt) if plan.subjects else []
@@ -165,11 +212,13 @@ def compose(
             {"phrase": s.phrase, "count": s.count, "asset": s.asset["id"] if s.asset else None}
             for s in found
         ]
-    colour.light(canvas, parsed.light)
+    if backdrop is None:
+        colour.light(canvas, parsed.light)
     if stage is not None:
         stage(0.4, "painted the scene", lambda: colour.to_image(canvas).resize(size))
-    canvas = styles.stylise(canvas, parsed.styles, rng)
-    image = colour.to_image(styles.finish(canvas, rng, request.quality))
+    if backdrop is None:
+        canvas = styles.finish(styles.stylise(canvas, parsed.styles, rng), rng, request.quality)
+    image = colour.to_image(canvas)
     if image.size != size:
         image = image.resize(size, Image.Resampling.LANCZOS)
     if stage is not None:

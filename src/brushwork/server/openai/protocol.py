@@ -92,15 +92,9 @@ def to_app_input(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
             f"quality must be one of {', '.join(QUALITY)}, got {quality!r}", param="quality"
         )
     inp["quality"] = QUALITY[quality]
-    for name in ("output_format", "moderation"):
+    for name in ("output_format", "moderation", "background"):
         if body.get(name) is not None:
             inp[name] = body[name]
-    if body.get("background") == "transparent":
-        raise InvalidInput(
-            "this server cannot make transparent backgrounds; use opaque or auto",
-            param="background",
-            code="unsupported_value",
-        )
     if body.get("response_format") not in (None, "b64_json", "url"):
         raise InvalidInput("response_format must be b64_json or url", param="response_format")
     partials = int_field(body, "partial_images", 0) or 0

@@ -23,6 +23,7 @@ from brushwork.contract import (
     InputTokensDetails,
     TaskStatus,
     image_input_tokens,
+    resolve_background,
 )
 from brushwork.errors import BrushworkError, EngineFailed, InvalidInput, NotFound
 from brushwork.server.openai.protocol import (
@@ -92,7 +93,9 @@ class _Shape:
     def __init__(self, body: dict[str, Any], inp: dict[str, Any]):
         self.quality = inp["quality"]
         self.output_format = inp.get("output_format", "png")
-        self.background = "opaque"
+        self.background = resolve_background(
+            str(inp.get("background", "auto")), str(inp.get("prompt") or ""), self.output_format
+        )
         self.response_format = body.get("response_format") or "b64_json"
 
 
