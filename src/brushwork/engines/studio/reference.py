@@ -21,6 +21,7 @@ from brushwork.engines.studio import art, colour, lettering, materials, scenes, 
 from brushwork.engines.studio.colour import Stage
 from brushwork.engines.studio.layout import Placed
 from brushwork.engines.studio.prompt import RGB, Parsed
+from brushwork.imaging import selection
 
 RESTYLE = re.compile(r"\b(as an?|in the style of|into an?|restyle|in \w+ colou?rs|make it)\b")
 
@@ -34,36 +35,12 @@ def palette(image: Image.Image, k: int = 3) -> list[RGB]:
     return [(int(c[0]), int(c[1]), int(c[2])) for c in centres[order]]
 
 
-def cutout(image: Image.Image, iterations: int = 4) -> np.ndarray:
-    """The main subject's alpha (H x W floats): GrabCut from a border model and a centre prior."""
-    rgb = np.asarray(image.convert("RGB"))
-    h, w = rgb.shape[:2]
-    scale = min(1.0, 384 / max(h, w))
-    small = cv2.resize(rgb, (max(8, int(w * scale)), max(8, int(h * scale))))
-    sh, sw = small.shape[:2]
-    mask = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
-    b = max(2, min(sh, sw) // 20)
-    mask[:b], mask[-b:], mask[:, :b], mask[:, -b:] = (cv2.GC_BGD,) * 4
-    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
-    border = np.concatenate([lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3),
-                             lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)])  # fmt: skip
-    distance = np.linalg.norm(
-        lab[:, :, None, :] - border[None, None, :: max(1, len(border) // 64)], axis=3
-    ).min(2)
-    yy, xx = np.mgrid[:sh, :sw]
-    centre = ((xx / sw - 0.5) ** 2 + (yy / sh - 0.5) ** 2) < 0.09
-    mask[(distance > 25) & centre] = cv2.GC_PR_FGD
-    mask[(distance > 45) & centre] = cv2.GC_FGD
-    if not ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).any():
-        mask[sh // 3 : 2 * sh // 3, sw // 3 : 2 * sw // 3] = cv2.GC_PR_FGD
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(small, mask, (0, 0, 1, 1), bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    alpha = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(alpha)
-    if count > 1:  # the largest piece is the subject
-        alpha = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
-    alpha_full = cv2.resize(alpha.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(cv2.GaussianBlur(alpha_full, (0, 0), max(0.8, max(h, w) / 600)), 0, 1)
+def cutout(image: Image.Image) -> np.ndarray:
+    """The main subject's alpha (H x W floats in 0..1): the one-click subject selection that
+    ``brushwork/masks`` makes (SPEC §10), with an edge a pixel or two soft."""
+    found = selection.select(image, "subject")
+    soft = max(1, round(max(image.size) / 600))
+    return selection.adjust(found, feather=soft).astype(np.float32) / 255.0
 
 
 def transfer(canvas: np.ndarray, style: Image.Image, amount: float = 0.6) -> np.ndarray:
@@ -124,7 +101,7 @@ def _new_scene(
     canvas = scenes.background(parsed, size, rng, quality)
     if parsed.surface is not None:
         materials.surface(canvas, parsed.surface, rng, top=0.62)
-    alpha = cutout(first, iterations=2 if quality == "low" else 5)
+    alpha = cutout(first)
     ys, xs = np.nonzero(alpha > 0.5)
     if len(xs) == 0:
         return canvas
