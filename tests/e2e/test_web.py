@@ -231,3 +231,36 @@ def test_edit_this_downloads_and_history(page, server: Server) -> None:
     assert "Again" in page.text_content("#history li:first-child")
     page.click("#history li:first-child")
     page.wait_for_function("document.querySelectorAll('#gallery figure').length >= 2")
+
+
+def test_the_masks_app_selects_from_a_box_painted_over_the_object(
+    page, server: Server, tmp_path: Path
+) -> None:
+    from tests.unit.test_selection import scene
+
+    picture, truth = scene()
+    upload = tmp_path / "scene.png"
+    picture.save(upload)
+    page.select_option("#app", "brushwork/masks")
+    page.wait_for_selector("#fields select[name=mode]")
+    assert page.locator("textarea[name=prompt]").count() == 0  # its own form, from its schema
+    page.select_option("#fields select[name=mode]", "box")
+    page.set_input_files("#files", str(upload))
+    page.wait_for_selector("#editor:not([hidden])")
+    page.check("input[name=tool][value=rect]")
+    box = page.locator("#overlay").bounding_box()
+    scale_x, scale_y = box["width"] / 640, box["height"] / 480
+    page.mouse.move(box["x"] + 245 * scale_x, box["y"] + 115 * scale_y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 515 * scale_x, box["y"] + 325 * scale_y, steps=8)
+    page.mouse.up()
+    page.click("#run")
+    page.wait_for_function("document.querySelectorAll('#gallery img').length >= 3",
+                           timeout=30_000)  # fmt: skip
+    page.screenshot(path=str(SHOTS / "8-masks-app.png"), full_page=True)
+    with api(server) as http:
+        task = http.get("/tasks", params={"limit": 1}).json()["data"][0]
+        assert task["app"] == "brushwork/masks" and task["input"]["mode"] == "box"
+        mask = np.asarray(Image.open(io.BytesIO(http.get(task["output"]["mask"]["uri"]).content)))
+    found = mask > 127
+    assert (found & truth).sum() / (found | truth).sum() > 0.85

@@ -95,7 +95,8 @@ async function loadSchema() {
 // ------------------------------------------------------------------ the form, from the schema
 
 const PRESETS = ["1024x1024", "1536x1024", "1024x1536", "1536x864", "2048x2048", "3840x2160"];
-const ORDER = ["prompt", "width", "quality", "n", "output_format", "output_compression", "seed", "moderation"];
+const ORDER = ["prompt", "width", "quality", "n", "output_format", "output_compression", "background", "seed", "moderation",
+  "mode", "text", "grow", "feather", "invert"];  // the last five: brushwork/masks (SPEC §10)
 
 function field(name, control, label = name.replace("_", " ")) {
   const wrap = document.createElement("div");
@@ -119,6 +120,20 @@ function control(name, spec) {
     select.append(...options.map((v) => new Option(v, v)));
     if (spec.default != null) select.value = spec.default;
     return select;
+  }
+  if (spec.type === "boolean") {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = name;
+    box.checked = Boolean(spec.default);
+    return box;
+  }
+  if (name === "text") {
+    const line = document.createElement("input");
+    line.type = "text";
+    line.name = name;
+    line.placeholder = '"the red car" (colour mode)';
+    return line;
   }
   if (name === "prompt") {
     const area = document.createElement("textarea");
@@ -208,13 +223,27 @@ function showError(error) {
   if (!(error.param && setFieldError(error.param, error.message))) $("#form-error").textContent = error.message;
 }
 
+const selects = () => Boolean(state.schema && state.schema.properties.mode && !state.schema.properties.prompt);
+
 function collectInput() {
   const form = $("#form");
-  const input = { prompt: form.prompt.value };
+  const input = selects() ? {} : { prompt: form.prompt.value };
   for (const el of form.querySelectorAll("#fields select, #fields input")) {
+    if (el.type === "checkbox") { if (el.checked) input[el.name] = true; continue; }
     if (el.name === "preset" || el.value === "" || el.name === "prompt") continue;
     input[el.name] = el.type === "number" ? Number(el.value) : el.value;
   }
+  return input;
+}
+
+// brushwork/masks takes the first reference as its image; what is painted on it says where:
+// its bounding box for box mode, its middle for a point.
+async function selectionInput(input) {
+  if (!state.refs.length) return input;
+  input.image = (await upload(state.refs[0].blob, state.refs[0].name)).uri;
+  const painted = editor.painted ? editor.extent() : null;
+  if (painted && input.mode === "box") input.box = painted.box;
+  if (painted && input.mode === "point") input.points = [painted.centre];
   return input;
 }
 
@@ -332,6 +361,19 @@ const editor = {
     fn(o); o.restore();
     if (!erase) this.painted = true;
   },
+  // Where the painting is: its bounding box [x0, y0, x1, y1] and its middle [x, y].
+  extent() {
+    const { data, width, height } = this.ctx().getImageData(0, 0, this.mask.width, this.mask.height);
+    let x0 = width, y0 = height, x1 = -1, y1 = -1, sx = 0, sy = 0, n = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (data[(y * width + x) * 4] < 128) continue;
+        x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+        sx += x; sy += y; n++;
+      }
+    }
+    return n ? { box: [x0, y0, x1 + 1, y1 + 1], centre: [Math.round(sx / n), Math.round(sy / n)] } : null;
+  },
   async export() {
     const soft = Number($("#soft").value);
     const out = document.createElement("canvas");
@@ -398,7 +440,9 @@ async function run(event) {
   const input = collectInput();
   $("#run").disabled = true;
   try {
-    if (state.refs.length) {
+    if (selects()) {
+      await selectionInput(input);
+    } else if (state.refs.length) {
       input.images = [];
       for (const ref of state.refs) input.images.push((await upload(ref.blob, ref.name)).uri);
       if ($("#use-mask").checked && editor.painted) input.mask = (await upload(await editor.export(), "mask.png")).uri;
@@ -474,7 +518,8 @@ async function cancel() {
 
 async function addResults(task, request) {
   request = request || { app: task.app, input: task.input };
-  for (const ref of task.output.images) {
+  const refs = task.output.images || [task.output.preview, task.output.mask, task.output.alpha_mask];
+  for (const ref of refs) {
     const blob = await blobOf(ref.uri);
     const figure = document.createElement("figure");
     const img = document.createElement("img");
@@ -540,7 +585,7 @@ async function loadHistory() {
     const { data } = await api("/tasks?limit=20");
     $("#history").replaceChildren(...data.map((task) => {
       const li = document.createElement("li");
-      li.textContent = `${task.status_name.toLowerCase()} · ${task.app} · ${String(task.input.prompt).slice(0, 60)}`;
+      li.textContent = `${task.status_name.toLowerCase()} · ${task.app} · ${String(task.input.prompt ?? `select ${task.input.mode}`).slice(0, 60)}`;
       li.dataset.taskId = task.id;
       li.addEventListener("click", async () => {
         const full = await api(`/tasks/${task.id}`);
