@@ -276,6 +276,16 @@ async def wait_until_done(svc: Services, task_id: str, request: Request) -> dict
             await woken(ended, min(FALLBACK_SECONDS, max(0.0, remaining)))
 
 
+async def as_answered(svc: Services, request: Request, task_id: str, wait: bool) -> dict[str, Any]:
+    """The task's row for the run answer: finished (or as far as the wait got) with
+    ``wait``, else as it is now."""
+    if wait:
+        return await wait_until_done(svc, task_id, request)
+    row = await run_in_threadpool(svc.store.get_task, task_id)
+    assert row is not None
+    return row
+
+
 @dataclass(frozen=True)
 class Update:
     """An event of the task's log, in order; ``seq`` is its stream id (replay after it)."""

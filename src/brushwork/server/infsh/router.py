@@ -25,7 +25,7 @@ from brushwork.server.infsh import protocol
 from brushwork.server.routes import files as native_files
 from brushwork.server.routes import tasks as native_tasks
 from brushwork.server.routes.apps import describe
-from brushwork.server.runs import Ended, Quiet, follow_task, start, wait_until_done
+from brushwork.server.runs import Ended, Quiet, as_answered, follow_task, start
 from brushwork.server.services import Services, owner, services
 from brushwork.signing import seal, unseal
 from brushwork.tasks.store import Store, new_id
@@ -104,12 +104,7 @@ async def run_app(
         session_timeout=body.session_timeout,
         options=options,
     )
-    row = (
-        await wait_until_done(svc, task["id"], request)
-        if body.wait
-        else await run_in_threadpool(svc.store.get_task, task["id"])
-    )
-    assert row is not None
+    row = await as_answered(svc, request, task["id"], body.wait)
     return protocol.envelope(task_body(svc, row, base))
 
 
@@ -413,6 +408,10 @@ def _session(svc: Services, row: dict[str, Any], base: str) -> dict[str, Any]:
     return protocol.session(native, linker(svc.store, base), last)
 
 
+def _one_session(svc: Services, request: Request, row: dict[str, Any]) -> JSONResponse:
+    return protocol.envelope(_session(svc, row, svc.files_base(request)))
+
+
 @router.get("/sessions", operation_id="infsh_list_sessions", response_model=protocol.InfshEnvelope)
 def list_sessions(
     request: Request, who: str = Depends(owner), limit: int = Query(100, ge=1, le=100)
@@ -431,9 +430,7 @@ def list_sessions(
 )
 def get_session(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    return protocol.envelope(
-        _session(svc, sessions.find(svc, who, session_id), svc.files_base(request))
-    )
+    return _one_session(svc, request, sessions.find(svc, who, session_id))
 
 
 @router.post(
@@ -443,14 +440,10 @@ def get_session(session_id: str, request: Request, who: str = Depends(owner)) ->
 )
 def keepalive(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    return protocol.envelope(
-        _session(svc, sessions.keepalive(svc, who, session_id), svc.files_base(request))
-    )
+    return _one_session(svc, request, sessions.keepalive(svc, who, session_id))
 
 
 @router.delete("/sessions/{session_id}", operation_id="infsh_end_session")
 def end_session(session_id: str, request: Request, who: str = Depends(owner)) -> JSONResponse:
     svc = services(request)
-    return protocol.envelope(
-        _session(svc, sessions.end(svc, who, session_id), svc.files_base(request))
-    )
+    return _one_session(svc, request, sessions.end(svc, who, session_id))

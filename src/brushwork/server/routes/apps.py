@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -21,7 +20,7 @@ from brushwork.contract import (
     TaskStatus,
 )
 from brushwork.server.routes.tasks import task_response
-from brushwork.server.runs import start, wait_until_done
+from brushwork.server.runs import as_answered, start
 from brushwork.server.services import Services, owner, services
 
 router = APIRouter(tags=["apps"])
@@ -127,11 +126,6 @@ async def run_app(body: RunRequest, request: Request, who: str = Depends(owner))
         session_timeout=body.session_timeout,
         options={"previews": body.previews},
     )
-    row: dict[str, Any] | None = (
-        await wait_until_done(svc, task["id"], request)
-        if body.wait
-        else await run_in_threadpool(svc.store.get_task, task["id"])
-    )
-    assert row is not None
+    row = await as_answered(svc, request, task["id"], body.wait)
     done = TaskStatus(row["status"]).is_terminal()
     return task_response(row, base, 200 if body.wait and done else 202)
