@@ -249,6 +249,8 @@ def test_the_masks_app_selects_from_a_box_painted_over_the_object(
     page.wait_for_selector("#editor:not([hidden])")
     page.check("input[name=tool][value=rect]")
     box = page.locator("#overlay").bounding_box()
+    shown = page.locator("#photo").bounding_box()
+    assert all(abs(box[k] - shown[k]) < 1 for k in ("x", "y", "width", "height"))  # lies over it
     scale_x, scale_y = box["width"] / 640, box["height"] / 480
     page.mouse.move(box["x"] + 245 * scale_x, box["y"] + 115 * scale_y)
     page.mouse.down()
