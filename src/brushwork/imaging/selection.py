@@ -24,6 +24,7 @@ GRABCUT_ROUNDS = 4
 # the subject's cut has no clicks or box to bound it, so GrabCut's graph is all uncertain
 # and slow on busy pictures: it runs smaller and shorter to stay under a second
 SUBJECT_WORK, SUBJECT_ROUNDS = 224, 3
+WAND_TOLERANCES = (8, 14, 20, 28)  # a click's flood, tried from tight to loose
 
 MODES = ("subject", "background", "point", "box", "colour", "text")
 
@@ -289,10 +290,7 @@ def _points(
     like = np.zeros((h, w), bool)
     for x, y, k in clicks:
         if k:
-            flood = np.zeros((h + 2, w + 2), np.uint8)
-            flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
-            cv2.floodFill(smooth, flood, (x, y), (0, 0, 0), (14,) * 3, (14,) * 3, flags)
-            like |= flood[1:-1, 1:-1] > 0
+            like |= _wand(smooth, x, y)
     ys, xs = np.nonzero(like)
     pad_x, pad_y = max(w // 10, int(np.ptp(xs) * 0.3)), max(h // 10, int(np.ptp(ys) * 0.3))
     area = (slice(max(0, ys.min() - pad_y), ys.max() + pad_y + 1),
@@ -308,6 +306,23 @@ def _points(
         cv2.circle(seed, (x, y), radius, cv2.GC_FGD if k else cv2.GC_BGD, -1)
     found = _grabcut(rgb, seed)
     return _tidy(found, keep=[(x, y) for x, y, k in clicks if k])
+
+
+def _wand(smooth: np.ndarray, x: int, y: int) -> np.ndarray:
+    """A magic wand that picks its own tolerance: the widest flood from the click before the
+    region jumps (it leaked into the surroundings) or covers most of the picture."""
+    h, w = smooth.shape[:2]
+    flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
+    chosen: np.ndarray | None = None
+    for tolerance in WAND_TOLERANCES:
+        flood = np.zeros((h + 2, w + 2), np.uint8)
+        cv2.floodFill(smooth, flood, (x, y), (0, 0, 0), (tolerance,) * 3, (tolerance,) * 3, flags)
+        region = flood[1:-1, 1:-1] > 0
+        if chosen is not None and (region.sum() > 3 * chosen.sum() or region.mean() > 0.6):
+            break
+        chosen = region
+    assert chosen is not None
+    return chosen
 
 
 def _required_text(text: str | None, mode: str) -> str:
