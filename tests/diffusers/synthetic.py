@@ -426,3 +426,46 @@ def save(pipe: Any, directory: Any) -> None:
     index = json.loads(index_path.read_text())
     index["processor"] = ["transformers", "Qwen2VLProcessor"]
     index_path.write_text(json.dumps(index, indent=2))
+
+
+def tiny_sam2() -> Any:
+    """A random-weight SAM 2 at 128 px (Hiera with one block per stage): the shape of the real
+    model, nothing learned."""
+    from transformers import (
+        Sam2Config,
+        Sam2HieraDetConfig,
+        Sam2MaskDecoderConfig,
+        Sam2Model,
+        Sam2PromptEncoderConfig,
+        Sam2VisionConfig,
+    )
+
+    backbone = Sam2HieraDetConfig(
+        hidden_size=12, image_size=128, blocks_per_stage=[1, 1, 1, 1],
+        embed_dim_per_stage=[12, 24, 48, 96],
+    )  # fmt: skip
+    vision = Sam2VisionConfig(
+        backbone_config=backbone, backbone_channel_list=[96, 48, 24, 12],
+        backbone_feature_sizes=[[32, 32], [16, 16], [8, 8]], fpn_hidden_size=32,
+    )  # fmt: skip
+    config = Sam2Config(
+        vision_config=vision,
+        prompt_encoder_config=Sam2PromptEncoderConfig(
+            hidden_size=32, image_size=128, patch_size=16, mask_input_channels=8
+        ),
+        mask_decoder_config=Sam2MaskDecoderConfig(
+            hidden_size=32,
+            mlp_dim=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            iou_head_hidden_dim=32,
+        ),  # fmt: skip
+        image_size=128,
+        memory_attention_hidden_size=12,
+        memory_encoder_hidden_size=32,
+        mask_downsampler_embed_dim=32,
+        memory_fuser_embed_dim=32,
+        memory_attention_num_layers=1,
+        memory_attention_feed_forward_hidden_size=32,
+    )
+    return Sam2Model(config).eval()

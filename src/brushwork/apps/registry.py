@@ -62,8 +62,10 @@ BUILTIN_APPS = (
     AppSpec(
         "brushwork/masks",
         "brushwork.engines.masks:MaskEngine",
-        "CPU, offline one-click selections: subject, background, point, box, colour (SPEC §10).",
+        "Offline one-click selections: subject, background, point, box, colour (SPEC §10), "
+        "on the CPU; SAM 2 for clicks and boxes where its weights are.",
         kind="masks",
+        config="diffusers",  # where weights are looked for, and the device
     ),
     AppSpec(
         "openai/gpt-image-2",

@@ -1,9 +1,16 @@
-"""The ``brushwork/masks`` app's engine: classical selections on the CPU, offline
-(``imaging/selection.py``). It selects, it does not draw: the worker calls :meth:`select`
-for its tasks, never ``run``."""
+"""The ``brushwork/masks`` app's engine. It selects, it does not draw: the worker calls
+:meth:`MaskEngine.select` for its tasks, never ``run``.
+
+Every mode works on the CPU with classical cues (``imaging/selection.py``). Where SAM 2's
+weights are on this machine (``BRUSHWORK_MODELS_DIR/sam2``, a transformers ``Sam2Model``
+directory, or the Hugging Face cache of ``facebook/sam2.1-hiera-large``) and torch is
+installed, clicks and boxes go to SAM 2 instead, on the GPU when there is one; nothing is
+ever downloaded here.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,10 +20,77 @@ from brushwork.contract import MaskInput
 from brushwork.engines.base import Cancelled, Capabilities, Progress, Request
 from brushwork.errors import EngineFailed
 from brushwork.imaging import selection
+from brushwork.settings import DiffusersSettings
+
+SAM2_DIR = "sam2"
+SAM2_REPO = "facebook/sam2.1-hiera-large"
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def find_sam2(models_dir: Path) -> Path | None:
+    local = models_dir / SAM2_DIR
+    if (local / "config.json").is_file():
+        return local
+    from brushwork.engines.diffusion.catalog import cached_snapshot
+
+    return cached_snapshot(SAM2_REPO, marker="config.json")
+
+
+class Sam2:
+    """SAM 2 for clicks and boxes: the picture resized to the model's square input, the
+    prompts scaled with it, and the best of its three masks brought back to full size."""
+
+    def __init__(self, path: Path, options: DiffusersSettings):
+        import torch
+        from transformers import Sam2Model
+
+        from brushwork.engines.diffusion.loading import resolve_device
+
+        self.torch = torch
+        self.device = resolve_device(options)
+        self.model = Sam2Model.from_pretrained(str(path)).to(self.device).eval()
+        self.size = int(self.model.config.image_size)
+
+    def select(
+        self,
+        image: Image.Image,
+        points: list[tuple[float, float]] | None = None,
+        labels: list[int] | None = None,
+        box: list[float] | None = None,
+    ) -> np.ndarray:
+        torch = self.torch
+        w, h = image.size
+        sx, sy = self.size / w, self.size / h
+        square = np.asarray(image.convert("RGB").resize((self.size, self.size)), np.float32)
+        pixels = (square / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+        inputs: dict[str, Any] = {
+            "pixel_values": torch.from_numpy(pixels.transpose(2, 0, 1)[None]).to(self.device)
+        }
+        if points:
+            scaled = [[x * sx, y * sy] for x, y in points]
+            inputs["input_points"] = torch.tensor([[scaled]], dtype=torch.float32)
+            inputs["input_labels"] = torch.tensor([[labels or [1] * len(points)]])
+        if box is not None:
+            x0, y0, x1, y1 = box
+            inputs["input_boxes"] = torch.tensor([[[x0 * sx, y0 * sy, x1 * sx, y1 * sy]]])
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        with torch.inference_mode():
+            out = self.model(**inputs, multimask_output=True)
+        best = int(out.iou_scores[0, 0].argmax())
+        logits = out.pred_masks[0, 0, best][None, None].float()
+        full = torch.nn.functional.interpolate(logits, size=(h, w), mode="bilinear")
+        chosen = full[0, 0].cpu().numpy() > 0
+        return np.where(chosen, 255, 0).astype(np.uint8)
 
 
 class MaskEngine:
     name = "masks-cpu"
+
+    def __init__(self, config: DiffusersSettings | None = None):
+        self.options = config or DiffusersSettings.from_env()
+        self._sam2: Sam2 | None = None
+        self._looked = False
 
     def unavailable_reason(self) -> str | None:
         return None
@@ -25,7 +99,11 @@ class MaskEngine:
         return Capabilities(modes=frozenset(), max_images=1)
 
     def details(self) -> dict[str, Any]:
-        return {"selection_modes": list(selection.MODES[:-1])}  # words need a GPU engine
+        sam2 = find_sam2(self.options.models_dir)
+        return {
+            "selection_modes": list(selection.MODES[:-1]),  # words need a grounding model
+            "sam2": str(sam2) if sam2 is not None else None,
+        }
 
     def load(self) -> None:
         return None
@@ -33,9 +111,31 @@ class MaskEngine:
     def run(self, request: Request, progress: Progress, cancelled: Cancelled) -> list[Image.Image]:
         raise EngineFailed("brushwork/masks selects; it does not draw pictures")
 
-    def select(self, image: Image.Image, inp: MaskInput) -> np.ndarray:
-        """The selection, grown, inverted and feathered as asked: uint8, 255 = selected."""
-        found = selection.select(
-            image, inp.mode, points=inp.points, labels=inp.labels, box=inp.box, text=inp.text
-        )
-        return selection.adjust(found, grow=inp.grow, feather=inp.feather, invert=inp.invert)
+    def sam2(self) -> Sam2 | None:
+        """SAM 2 when its weights and torch are here (looked for once per process)."""
+        if not self._looked:
+            self._looked = True
+            path = find_sam2(self.options.models_dir)
+            try:
+                self._sam2 = Sam2(path, self.options) if path is not None else None
+            except ImportError:  # torch or transformers is not installed: the CPU cues
+                self._sam2 = None
+        return self._sam2
+
+    def select(self, image: Image.Image, inp: MaskInput) -> tuple[np.ndarray, str]:
+        """The selection, grown, inverted and feathered as asked (uint8, 255 = selected),
+        and what made it."""
+        model = self.sam2() if inp.mode in ("point", "box") else None
+        if model is not None:
+            selection.check(inp.mode, *image.size, points=inp.points, labels=inp.labels,
+                            box=inp.box)  # fmt: skip
+            points = [(p[0], p[1]) for p in inp.points] if inp.points else None
+            found = model.select(image, points, inp.labels, inp.box)
+            made_by = "sam2"
+        else:
+            found = selection.select(
+                image, inp.mode, points=inp.points, labels=inp.labels, box=inp.box, text=inp.text
+            )
+            made_by = self.name
+        adjusted = selection.adjust(found, grow=inp.grow, feather=inp.feather, invert=inp.invert)
+        return adjusted, made_by

@@ -364,7 +364,7 @@ class Worker:
         ):
             raise TaskCancelled
         started = time.perf_counter()
-        found = engine.select(image, inp)
+        found, made_by = engine.select(image, inp)
         engine_s = time.perf_counter() - started
         if not self.store.update(task_id, status=TaskStatus.UPLOADING, progress=PROGRESS_END):
             raise TaskCancelled
@@ -382,7 +382,7 @@ class Worker:
         encode_s = time.perf_counter() - started
         box, area = selection.extent(found)
         meta = {
-            "engine": engine.name,
+            "engine": made_by,
             "mode": inp.mode,
             "width": image.width,
             "height": image.height,

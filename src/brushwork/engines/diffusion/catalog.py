@@ -209,15 +209,16 @@ def hf_cache_dir() -> Path:
     return Path(home) / "hub"
 
 
-def _cached_snapshot(repo: str) -> Path | None:
+def cached_snapshot(repo: str, marker: str = "model_index.json") -> Path | None:
+    """The newest snapshot of ``repo`` in the Hugging Face cache that holds ``marker``."""
     root = hf_cache_dir() / f"models--{repo.replace('/', '--')}"
     ref = root / "refs" / "main"
     if ref.is_file():
         snapshot = root / "snapshots" / ref.read_text().strip()
-        if (snapshot / "model_index.json").is_file():
+        if (snapshot / marker).is_file():
             return snapshot
     snapshots = sorted(
-        (p for p in (root / "snapshots").glob("*") if (p / "model_index.json").is_file()),
+        (p for p in (root / "snapshots").glob("*") if (p / marker).is_file()),
         key=lambda p: p.stat().st_mtime,
     )
     return snapshots[-1] if snapshots else None
@@ -228,7 +229,7 @@ def find_weights(model: Model, models_dir: Path) -> Path | None:
     local = models_dir / model.name
     if (local / "model_index.json").is_file():
         return local
-    return _cached_snapshot(model.repo)
+    return cached_snapshot(model.repo)
 
 
 def missing_weights_reason(model: Model, models_dir: Path) -> str:
