@@ -469,3 +469,22 @@ def tiny_sam2() -> Any:
         memory_attention_feed_forward_hidden_size=32,
     )
     return Sam2Model(config).eval()
+
+
+def tiny_owlv2() -> tuple[Any, Any]:
+    """A random-weight OWLv2 at 64 px with the locally trained CLIP tokenizer: (model,
+    tokenizer)."""
+    from transformers import Owlv2Config, Owlv2ForObjectDetection
+
+    tokenizer = clip_tokenizer()
+    vocab = len(tokenizer)
+    ids = {"bos_token_id": vocab - 2, "eos_token_id": vocab - 1, "pad_token_id": vocab - 1}
+    config = Owlv2Config(
+        text_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                     "num_attention_heads": 2, "vocab_size": vocab,
+                     "max_position_embeddings": 16, **ids},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                       "num_attention_heads": 2, "image_size": 64, "patch_size": 16},
+        projection_dim=32,
+    )  # fmt: skip
+    return Owlv2ForObjectDetection(config).eval(), tokenizer

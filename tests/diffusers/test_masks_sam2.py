@@ -27,6 +27,18 @@ def sam2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def both_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.diffusers.synthetic import tiny_owlv2, tiny_sam2
+
+    root = tmp_path_factory.mktemp("models")
+    tiny_sam2().save_pretrained(str(root / "sam2"))
+    model, tokenizer = tiny_owlv2()
+    model.save_pretrained(str(root / "owlv2"))
+    tokenizer.save_pretrained(str(root / "owlv2"))
+    return root
+
+
 def engine(models_dir: Path) -> MaskEngine:
     return MaskEngine(DiffusersSettings(models_dir=models_dir, device="cpu"))
 
@@ -84,3 +96,37 @@ def test_a_masks_task_says_sam2_made_it(sam2_dir: Path, tmp_path: Path) -> None:
                   "input": {"image": image, "mode": "box", "box": [300, 300, 10, 10]}},
         )  # fmt: skip
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "box"
+
+
+def test_words_go_to_owlv2_then_sam2_where_both_are(both_dir: Path, sam2_dir: Path) -> None:
+    picture = photo(640, 480, seed=2)
+    words = MaskInput(image="x", mode="text", text="the sky")
+    mask, made_by = engine(both_dir).select(picture, words)
+    assert made_by == "owlv2+sam2" and mask.shape == (480, 640)
+    assert "text" in engine(both_dir).details()["selection_modes"]
+    assert engine(both_dir).understands_text() and not engine(sam2_dir).understands_text()
+    from brushwork.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:  # SAM 2 alone cannot read words
+        engine(sam2_dir).select(picture, words)
+    assert refused.value.code == "unsupported_text"
+
+
+@pytest.mark.parametrize(("where", "status"), [("both_dir", 202), ("sam2_dir", 400)])
+def test_the_api_takes_words_only_where_they_can_be_read(
+    where: str, status: int, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import base64
+
+    models = request.getfixturevalue(where)
+    settings = Settings(data_dir=tmp_path, diffusers=DiffusersSettings(models_dir=models))
+    app = create_app(settings)
+    key = app.state.services.store.create_key("words")
+    image = base64.b64encode(encode(photo(640, 480))).decode()
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as http:
+        answer = http.post(
+            "/apps/run",
+            json={"app": "brushwork/masks",
+                  "input": {"image": image, "mode": "text", "text": "the sky"}},
+        )  # fmt: skip
+    assert answer.status_code == status, answer.text

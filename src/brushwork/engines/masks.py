@@ -84,12 +84,71 @@ class Sam2:
         return np.where(chosen, 255, 0).astype(np.uint8)
 
 
+OWLV2_DIR = "owlv2"
+OWLV2_REPO = "google/owlv2-base-patch16-ensemble"
+CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
+CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
+
+
+def find_owlv2(models_dir: Path) -> Path | None:
+    local = models_dir / OWLV2_DIR
+    if (local / "config.json").is_file():
+        return local
+    from brushwork.engines.diffusion.catalog import cached_snapshot
+
+    return cached_snapshot(OWLV2_REPO, marker="config.json")
+
+
+class Owlv2:
+    """OWLv2 finds where the words are: the picture padded to a square (grey, bottom and
+    right, as it was trained), its best box for the query brought back to the picture."""
+
+    def __init__(self, path: Path, options: DiffusersSettings):
+        import torch
+        from transformers import AutoTokenizer, Owlv2ForObjectDetection
+
+        from brushwork.engines.diffusion.loading import resolve_device
+
+        self.torch = torch
+        self.device = resolve_device(options)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.model = Owlv2ForObjectDetection.from_pretrained(str(path)).to(self.device).eval()
+        self.size = int(self.model.config.vision_config.image_size)
+
+    def box(self, image: Image.Image, text: str) -> tuple[list[float], float]:
+        torch = self.torch
+        w, h = image.size
+        side = max(w, h)
+        square = Image.new("RGB", (side, side), (128, 128, 128))
+        square.paste(image.convert("RGB"), (0, 0))
+        pixels = np.asarray(square.resize((self.size, self.size)), np.float32) / 255.0
+        pixels = (pixels - CLIP_MEAN) / CLIP_STD
+        tokens = self.tokenizer(
+            [text], padding="max_length", max_length=16, truncation=True, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=tokens["input_ids"].to(self.device),
+                attention_mask=tokens["attention_mask"].to(self.device),
+                pixel_values=torch.from_numpy(pixels.transpose(2, 0, 1)[None]).to(self.device),
+            )
+        scores = out.logits[0, :, 0].sigmoid()
+        best = int(scores.argmax())
+        cx, cy, bw, bh = (float(v) * side for v in out.pred_boxes[0, best])
+        x0, y0 = max(0.0, cx - bw / 2), max(0.0, cy - bh / 2)
+        x1, y1 = min(float(w), cx + bw / 2), min(float(h), cy + bh / 2)
+        if x1 - x0 < 1 or y1 - y0 < 1:  # a box off the picture: the whole picture
+            x0, y0, x1, y1 = 0.0, 0.0, float(w), float(h)
+        return [x0, y0, x1, y1], float(scores[best])
+
+
 class MaskEngine:
     name = "masks-cpu"
 
     def __init__(self, config: DiffusersSettings | None = None):
         self.options = config or DiffusersSettings.from_env()
         self._sam2: Sam2 | None = None
+        self._owlv2: Owlv2 | None = None
         self._looked = False
 
     def unavailable_reason(self) -> str | None:
@@ -100,8 +159,9 @@ class MaskEngine:
 
     def details(self) -> dict[str, Any]:
         sam2 = find_sam2(self.options.models_dir)
+        words = self.understands_text()  # words need a grounding model
         return {
-            "selection_modes": list(selection.MODES[:-1]),  # words need a grounding model
+            "selection_modes": list(selection.MODES if words else selection.MODES[:-1]),
             "sam2": str(sam2) if sam2 is not None else None,
         }
 
@@ -111,22 +171,36 @@ class MaskEngine:
     def run(self, request: Request, progress: Progress, cancelled: Cancelled) -> list[Image.Image]:
         raise EngineFailed("brushwork/masks selects; it does not draw pictures")
 
+    def understands_text(self) -> bool:
+        """Whether words can be selected here: OWLv2 and SAM 2 both have weights."""
+        models = self.options.models_dir
+        return find_owlv2(models) is not None and find_sam2(models) is not None
+
     def sam2(self) -> Sam2 | None:
-        """SAM 2 when its weights and torch are here (looked for once per process)."""
+        """SAM 2 (and OWLv2 for words) when their weights and torch are here, loaded once per
+        process."""
         if not self._looked:
             self._looked = True
-            path = find_sam2(self.options.models_dir)
+            sam2, owlv2 = find_sam2(self.options.models_dir), find_owlv2(self.options.models_dir)
             try:
-                self._sam2 = Sam2(path, self.options) if path is not None else None
+                self._sam2 = Sam2(sam2, self.options) if sam2 is not None else None
+                if self._sam2 is not None and owlv2 is not None:
+                    self._owlv2 = Owlv2(owlv2, self.options)
             except ImportError:  # torch or transformers is not installed: the CPU cues
-                self._sam2 = None
+                self._sam2 = self._owlv2 = None
         return self._sam2
 
     def select(self, image: Image.Image, inp: MaskInput) -> tuple[np.ndarray, str]:
         """The selection, grown, inverted and feathered as asked (uint8, 255 = selected),
         and what made it."""
-        model = self.sam2() if inp.mode in ("point", "box") else None
-        if model is not None:
+        model = self.sam2() if inp.mode in ("point", "box", "text") else None
+        if model is not None and inp.mode == "text" and self._owlv2 is not None:
+            selection.check("text", *image.size, text=inp.text, words=True)
+            assert inp.text is not None
+            box, _ = self._owlv2.box(image, inp.text)
+            found = model.select(image, box=box)
+            made_by = "owlv2+sam2"
+        elif model is not None and inp.mode != "text":
             selection.check(inp.mode, *image.size, points=inp.points, labels=inp.labels,
                             box=inp.box)  # fmt: skip
             points = [(p[0], p[1]) for p in inp.points] if inp.points else None

@@ -85,9 +85,11 @@ def check(
     labels: Sequence[int] | None = None,
     box: Sequence[float] | None = None,
     text: str | None = None,
+    words: bool = False,
 ) -> None:
     """Every argument of a selection against a ``width`` x ``height`` picture: 400 naming
-    the field, before any work (the API calls this when the task is submitted)."""
+    the field, before any work (the API calls this when the task is submitted). ``words``:
+    a grounding model is here, so ``text`` mode only needs its text."""
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}, got {mode!r}", param="mode")
     if mode == "box":
@@ -98,6 +100,8 @@ def check(
         _colour_word(text)
     elif mode == "text":
         _required_text(text, mode)
+        if words:
+            return
         raise InvalidInput(
             f"selecting {text!r} by words needs a grounding model, which this CPU engine "
             "does not have: use point, box or colour here, or a GPU deployment of "

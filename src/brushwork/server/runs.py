@@ -86,7 +86,7 @@ def submit(
             )
         if webhook is not None:
             check_webhook_url(webhook)  # before the input's picture is stored
-        resolved = _selection(svc, who, files_base, raw_input)
+        resolved = _selection(svc, who, files_base, app, raw_input)
         return _record(svc, who, app, resolved, webhook=webhook, options=options)
     call = sessions.for_call(svc, who, app, session, session_timeout)
     if call is not None and isinstance(raw_input, dict) and not raw_input:
@@ -117,7 +117,7 @@ def submit(
 
 
 def _selection(
-    svc: Services, who: str, files_base: str, raw_input: AppInput | dict[str, Any]
+    svc: Services, who: str, files_base: str, app: str, raw_input: AppInput | dict[str, Any]
 ) -> inputs.Resolved:
     """A ``brushwork/masks`` input (SPEC §10), its picture loaded and every coordinate
     checked against it before anything is stored."""
@@ -127,9 +127,10 @@ def _selection(
     data, existing = inputs.load(inp.image, who, svc, files_base, param="image", label="image")
     decoded = codecs.decode(data, param="image", label="image")
     width, height = decoded.size
-    selection.check(
-        inp.mode, width, height, points=inp.points, labels=inp.labels, box=inp.box, text=inp.text
-    )
+    engine = svc.registry.engine(app)
+    words = bool(getattr(engine, "understands_text", lambda: False)())
+    selection.check(inp.mode, width, height, points=inp.points, labels=inp.labels, box=inp.box,
+                    text=inp.text, words=words)  # fmt: skip
     created = []
     if existing is None:
         existing = inputs.store_bytes(data, decoded.format, who, svc, "image")
