@@ -100,7 +100,7 @@ def test_a_masks_task_says_sam2_made_it(sam2_dir: Path, tmp_path: Path) -> None:
 
 def test_words_go_to_owlv2_then_sam2_where_both_are(both_dir: Path, sam2_dir: Path) -> None:
     picture = photo(640, 480, seed=2)
-    words = MaskInput(image="x", mode="text", text="the sky")
+    words = MaskInput(image="x", mode="text", text="the person")
     mask, made_by = engine(both_dir).select(picture, words)
     assert made_by == "owlv2+sam2" and mask.shape == (480, 640)
     assert "text" in engine(both_dir).details()["selection_modes"]
@@ -127,6 +127,6 @@ def test_the_api_takes_words_only_where_they_can_be_read(
         answer = http.post(
             "/apps/run",
             json={"app": "brushwork/masks",
-                  "input": {"image": image, "mode": "text", "text": "the sky"}},
+                  "input": {"image": image, "mode": "text", "text": "the person"}},
         )  # fmt: skip
     assert answer.status_code == status, answer.text

@@ -100,7 +100,7 @@ PHOTO = b64(encode(scene()[0]))
         ({"mode": "box"}, "box"),
         ({"mode": "colour", "text": ""}, "text"),
         ({"mode": "colour", "text": "the mauve one"}, "text"),
-        ({"mode": "text", "text": "the sky"}, "text"),
+        ({"mode": "text", "text": "the person"}, "text"),
         ({"mode": "lasso"}, "mode"),
         ({"mode": "subject", "grow": 9999}, "grow"),
         ({"mode": "subject", "feather": -2}, "feather"),

@@ -79,7 +79,7 @@ def test_colour_words_pick_their_colour_only() -> None:
         ("colour", {}, "text"),
         ("colour", {"text": "  "}, "text"),
         ("colour", {"text": "the mauve-ish one"}, "text"),
-        ("text", {"text": "the sky"}, "text"),
+        ("text", {"text": "the person"}, "text"),
     ],
 )
 def test_bad_arguments_are_400s_naming_the_field(
@@ -171,3 +171,16 @@ def test_the_cli_makes_masks_offline(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "param: box" in bad.stdout + bad.stderr
     both = mask("--subject", "--background")
     assert both.returncode != 0
+
+
+def test_the_sky_and_the_ground_by_words_on_the_cpu() -> None:
+    yy, xx = np.mgrid[0:480, 0:640]
+    horizon = 200 + (20 * np.sin(xx / 90.0)).astype(int)
+    sky = yy < horizon
+    rng = np.random.default_rng(1)
+    ground = np.stack([90 + 40 * rng.random((480, 640)), 120 + 50 * rng.random((480, 640)),
+                       60 + 30 * rng.random((480, 640))], -1)  # fmt: skip
+    blue = np.stack([120 + 0 * xx, 170 + 0 * xx, 235 - yy * 0.1], -1)
+    picture = Image.fromarray(np.where(sky[..., None], blue, ground).astype(np.uint8))
+    assert iou(selection.select(picture, "text", text="the sky"), sky) > 0.9
+    assert iou(selection.select(picture, "text", text="select the grass"), ~sky) > 0.9

@@ -71,6 +71,8 @@ def select(
         chosen = _box(small, _check_box(box, w, h), scale)
     elif mode == "point":
         chosen = _points(small, *_check_points(points, labels, w, h), scale)
+    elif mode == "text":
+        chosen = _region(small, PLACES[_place_word(text)])
     else:
         chosen = _colour(small, COLOURS[_colour_word(text)])
     return _refine(rgb, chosen)
@@ -100,15 +102,8 @@ def check(
         _colour_word(text)
     elif mode == "text":
         _required_text(text, mode)
-        if words:
-            return
-        raise InvalidInput(
-            f"selecting {text!r} by words needs a grounding model, which this CPU engine "
-            "does not have: use point, box or colour here, or a GPU deployment of "
-            "brushwork/masks with its weights",
-            param="text",
-            code="unsupported_text",
-        )
+        if not words:
+            _place_word(text)
 
 
 # ---------------------------------------------------------------- checks
@@ -333,6 +328,64 @@ def _required_text(text: str | None, mode: str) -> str:
     if not text or not text.strip():
         raise InvalidInput(f"text is required for mode {mode}", param="text")
     return text
+
+
+# what classical cues can find by words on the CPU: a region that touches an edge of the
+# picture and looks like the place (SPEC §10); anything else needs a grounding model
+PLACES = {
+    "sky": "sky", "skies": "sky", "clouds": "sky",
+    "ground": "ground", "floor": "ground", "grass": "ground", "field": "ground",
+    "road": "ground", "sand": "ground", "beach": "ground",
+    "water": "water", "sea": "water", "lake": "water", "ocean": "water", "river": "water",
+}  # fmt: skip
+
+
+def _place_word(text: str | None) -> str:
+    words = re.findall(r"[a-z]+", _required_text(text, "text").lower())
+    named = [w for w in words if w in PLACES]
+    if not named:
+        raise InvalidInput(
+            f"selecting {str(text)[:80]!r} by words needs a grounding model, which this CPU "
+            f"engine does not have (it finds {', '.join(sorted(set(PLACES.values())))}): use "
+            "point, box or colour here, or a GPU deployment of brushwork/masks with OWLv2 and "
+            "SAM 2 weights",
+            param="text",
+            code="unsupported_text",
+        )
+    return str(named[0])
+
+
+def _region(rgb: np.ndarray, place: str) -> np.ndarray:
+    """Sky: smooth and light, reaching the top edge; ground: like the bottom strip, reaching
+    the bottom edge; water: smooth and blue-green below the top third. GrabCut settles it."""
+    lab = _lab(rgb)
+    h, w = lab.shape[:2]
+    texture = _features(rgb)[..., 1].astype(np.float32)
+    smooth = texture < max(12.0, float(np.percentile(texture, 35)))
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    blue = (hue < -60) & (hue > -180)
+    if place == "sky":
+        likely = smooth & ((lab[..., 0] > 35) | blue)  # a day sky, or a blue dusk one
+        edge = np.s_[: max(1, h // 20)]
+    elif place == "water":
+        chroma = np.hypot(lab[..., 1], lab[..., 2])
+        likely = smooth & (blue | (chroma < 12))
+        likely[: h // 3] = False
+        edge = np.s_[h // 3 :]
+    else:
+        strip = lab[-max(2, h // 12) :].reshape(-1, 3)
+        centre = np.median(strip, axis=0)
+        likely = np.linalg.norm(lab - centre, axis=2) < 22
+        edge = np.s_[-max(1, h // 20) :]
+    count, labels = cv2.connectedComponents(likely.astype(np.uint8), connectivity=8)
+    touching = set(np.unique(labels[edge])) - {0}
+    region = np.isin(labels, list(touching)) if count > 1 else likely
+    if not region.any():
+        return region
+    seed = np.where(region, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    seed[cv2.erode(region.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0] = cv2.GC_FGD
+    found = _grabcut(rgb, seed)
+    return _tidy(found, keep_share=0.1)
 
 
 def _colour_word(text: str | None) -> str:
