@@ -24,17 +24,28 @@ from brushwork.settings import DiffusersSettings
 
 SAM2_DIR = "sam2"
 SAM2_REPO = "facebook/sam2.1-hiera-large"
+OWLV2_DIR = "owlv2"
+OWLV2_REPO = "google/owlv2-base-patch16-ensemble"
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
-def find_sam2(models_dir: Path) -> Path | None:
-    local = models_dir / SAM2_DIR
+def find_model(models_dir: Path, name: str, repo: str) -> Path | None:
+    """A transformers model directory: ``models_dir/name``, then ``repo`` in the HF cache."""
+    local = models_dir / name
     if (local / "config.json").is_file():
         return local
     from brushwork.engines.diffusion.catalog import cached_snapshot
 
-    return cached_snapshot(SAM2_REPO, marker="config.json")
+    return cached_snapshot(repo, marker="config.json")
+
+
+def find_sam2(models_dir: Path) -> Path | None:
+    return find_model(models_dir, SAM2_DIR, SAM2_REPO)
+
+
+def find_owlv2(models_dir: Path) -> Path | None:
+    return find_model(models_dir, OWLV2_DIR, OWLV2_REPO)
 
 
 class Sam2:
@@ -84,19 +95,8 @@ class Sam2:
         return np.where(chosen, 255, 0).astype(np.uint8)
 
 
-OWLV2_DIR = "owlv2"
-OWLV2_REPO = "google/owlv2-base-patch16-ensemble"
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
 CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
-
-
-def find_owlv2(models_dir: Path) -> Path | None:
-    local = models_dir / OWLV2_DIR
-    if (local / "config.json").is_file():
-        return local
-    from brushwork.engines.diffusion.catalog import cached_snapshot
-
-    return cached_snapshot(OWLV2_REPO, marker="config.json")
 
 
 class Owlv2:

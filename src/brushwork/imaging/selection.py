@@ -340,10 +340,15 @@ PLACES = {
 }  # fmt: skip
 
 
+def _first_named(text: str | None, table: dict[str, object], mode: str) -> str | None:
+    """The first word of ``text`` that ``table`` knows (text is required)."""
+    words = re.findall(r"[a-z]+", _required_text(text, mode).lower())
+    return next((w for w in words if w in table), None)
+
+
 def _place_word(text: str | None) -> str:
-    words = re.findall(r"[a-z]+", _required_text(text, "text").lower())
-    named = [w for w in words if w in PLACES]
-    if not named:
+    named = _first_named(text, dict(PLACES), "text")
+    if named is None:
         raise InvalidInput(
             f"selecting {str(text)[:80]!r} by words needs a grounding model, which this CPU "
             f"engine does not have (it finds {', '.join(sorted(set(PLACES.values())))}): use "
@@ -352,7 +357,7 @@ def _place_word(text: str | None) -> str:
             param="text",
             code="unsupported_text",
         )
-    return str(named[0])
+    return named
 
 
 def _region(rgb: np.ndarray, place: str) -> np.ndarray:
@@ -389,15 +394,14 @@ def _region(rgb: np.ndarray, place: str) -> np.ndarray:
 
 
 def _colour_word(text: str | None) -> str:
-    words = re.findall(r"[a-z]+", _required_text(text, "colour").lower())
-    named = [w for w in words if w in COLOURS]
-    if not named:
+    named = _first_named(text, dict(COLOURS), "colour")
+    if named is None:
         raise InvalidInput(
             f"text names no colour brushwork knows ({', '.join(sorted(COLOURS))}), "
             f"got {str(text)[:80]!r}",
             param="text",
         )
-    return str(named[0])
+    return named
 
 
 def _colour(rgb: np.ndarray, target: tuple[float, float, float]) -> np.ndarray:
