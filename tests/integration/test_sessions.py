@@ -150,7 +150,7 @@ def test_bad_session_input_is_refused_and_stores_nothing(
 def test_other_keys_wrong_apps_and_expired_sessions(api: Api) -> None:
     from fastapi.testclient import TestClient
 
-    first = call(api, "new", {"prompt": "x", "quality": "low"}, session_timeout=1).json()
+    first = call(api, "new", {"prompt": "x", "quality": "low"}, session_timeout=300).json()
     session_id = first["session_id"]
     api.drain()
     key = api.http.app.state.services.store.create_key("other")  # type: ignore[attr-defined]
@@ -169,10 +169,15 @@ def test_other_keys_wrong_apps_and_expired_sessions(api: Api) -> None:
         "/apps/run", json={"app": "test/slow", "input": {"prompt": "x"}, "session": session_id}
     )
     assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "session_app_mismatch"
+    assert counts(api) == before
+    # its own short session for expiry: the checks above must not race its idle clock
+    brief = call(api, "new", {"prompt": "x", "quality": "low"}, session_timeout=1).json()
+    api.drain()
+    before = counts(api)
     time.sleep(1.2)  # its idle clock runs out
-    expired = call(api, session_id, {"prompt": "x"})
+    expired = call(api, brief["session_id"], {"prompt": "x"})
     assert expired.status_code == 410 and expired.json()["error"]["code"] == "session_expired"
-    assert api.http.get(f"/sessions/{session_id}").json()["status"] == "expired"
+    assert api.http.get(f"/sessions/{brief['session_id']}").json()["status"] == "expired"
     assert counts(api) == before
 
 
