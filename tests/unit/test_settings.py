@@ -156,3 +156,22 @@ def test_dev_mode_has_no_per_key_submission_limit_unless_set(tmp_path: Path) -> 
     assert (
         Settings(data_dir=tmp_path, dev=True, rate_limit_per_minute=30).submissions_per_minute == 30
     )
+
+
+def test_models_list_and_pull_know_the_masks_weights_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.setenv("BRUSHWORK_MODELS_DIR", str(tmp_path / "models"))
+    (tmp_path / "models" / "sam2").mkdir(parents=True)
+    (tmp_path / "models" / "sam2" / "config.json").write_text("{}")
+    listed = CliRunner().invoke(app, ["models", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {r["name"]: r for r in json.loads(listed.output)}
+    assert rows["flux2-klein"]["apps"] == ["diffusers/flux2-klein"]
+    assert rows["sam2"]["apps"] == ["brushwork/masks"]
+    assert rows["sam2"]["weights"] == str(tmp_path / "models" / "sam2")
+    assert rows["owlv2"]["weights"] is None
+    refused = CliRunner().invoke(app, ["models", "pull", "sam3"])
+    assert refused.exit_code == 2 and "owlv2" in refused.output and "flux2-klein" in refused.output

@@ -323,30 +323,34 @@ def assets_list(as_json: AsJson = False) -> None:
 @models_cmd.command("list")
 def models_list(as_json: AsJson = False) -> None:
     """Each model: its repository, licence, which apps use it, and where its weights are."""
+    from brushwork.engines import masks
     from brushwork.engines.diffusion.catalog import APPS, MODELS, find_weights
 
     models_dir = _settings().diffusers.models_dir
+    rows: list[dict[str, Any]] = [
+        {
+            "name": m.name,
+            "repo": m.repo,
+            "license": m.license,
+            "apps": [a.id for a in APPS.values() if a.model == m.name],
+            "weights": find_weights(m, models_dir),
+        }
+        for m in MODELS.values()
+    ]
+    rows += [
+        {"name": name, "repo": repo, "license": licence, "apps": ["brushwork/masks"],
+         "weights": masks.find_model(models_dir, name, repo)}
+        for name, (repo, licence) in masks.WEIGHTS.items()
+    ]  # fmt: skip
     if as_json:
-        _print_json(
-            [
-                {
-                    "name": m.name,
-                    "repo": m.repo,
-                    "license": m.license,
-                    "apps": [a.id for a in APPS.values() if a.model == m.name],
-                    "weights": find_weights(m, models_dir),
-                }
-                for m in MODELS.values()
-            ]
-        )
+        _print_json(rows)
         return
     out.print(f"models directory: {models_dir} (BRUSHWORK_MODELS_DIR)")
-    for model in MODELS.values():
-        apps = ", ".join(a.id for a in APPS.values() if a.model == model.name)
-        where = find_weights(model, models_dir)
+    for row in rows:
+        where = row["weights"]
         state = f"[green]{where}[/green]" if where else "[yellow]not on this machine[/yellow]"
-        out.print(f"[bold]{model.name}[/bold]  {model.repo}  ({model.license})")
-        out.print(f"    apps: {apps}\n    weights: {state}")
+        out.print(f"[bold]{row['name']}[/bold]  {row['repo']}  ({row['license']})")
+        out.print(f"    apps: {', '.join(row['apps'])}\n    weights: {state}")
 
 
 @models_cmd.command("pull")
@@ -355,19 +359,21 @@ def models_pull(
 ) -> None:
     """Download a model's weights into the models directory (the only command that downloads)."""
     from brushwork.engines.diffusion.catalog import MODELS
+    from brushwork.engines.masks import WEIGHTS
 
-    if name not in MODELS:
-        console.print(f"[red]unknown model {name!r}; known: {', '.join(MODELS)}[/red]")
+    known = {m.name: (m.repo, m.license) for m in MODELS.values()} | WEIGHTS
+    if name not in known:
+        console.print(f"[red]unknown model {name!r}; known: {', '.join(known)}[/red]")
         raise typer.Exit(2)
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         console.print("[red]install the GPU extra first: pip install 'brushwork[diffusers]'[/red]")
         raise typer.Exit(1) from None
-    model = MODELS[name]
+    repo, licence = known[name]
     target = _settings().diffusers.models_dir / name
-    out.print(f"downloading {model.repo} ({model.license}) into {target}")
-    snapshot_download(model.repo, local_dir=target)
+    out.print(f"downloading {repo} ({licence}) into {target}")
+    snapshot_download(repo, local_dir=target)
     out.print(f"done: the apps using {name} load it from {target}")
 
 

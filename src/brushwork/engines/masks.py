@@ -26,6 +26,11 @@ SAM2_DIR = "sam2"
 SAM2_REPO = "facebook/sam2.1-hiera-large"
 OWLV2_DIR = "owlv2"
 OWLV2_REPO = "google/owlv2-base-patch16-ensemble"
+# what `brushwork models list` and `models pull` know besides the diffusers catalog
+WEIGHTS = {
+    SAM2_DIR: (SAM2_REPO, "Apache-2.0"),
+    OWLV2_DIR: (OWLV2_REPO, "Apache-2.0"),
+}
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -52,16 +57,22 @@ class Sam2:
     """SAM 2 for clicks and boxes: the picture resized to the model's square input, the
     prompts scaled with it, and the best of its three masks brought back to full size."""
 
-    def __init__(self, path: Path, options: DiffusersSettings):
+    def __init__(self, model: Any, device: str):
         import torch
+
+        self.torch, self.device = torch, device
+        self.model = model.to(device).eval()
+        # the square the prompt encoder works in (a published config says it there only)
+        side = self.model.config.prompt_encoder_config.image_size
+        self.size = int(side[0] if isinstance(side, (list, tuple)) else side)
+
+    @classmethod
+    def load(cls, path: Path, options: DiffusersSettings) -> Sam2:
         from transformers import Sam2Model
 
         from brushwork.engines.diffusion.loading import resolve_device
 
-        self.torch = torch
-        self.device = resolve_device(options)
-        self.model = Sam2Model.from_pretrained(str(path)).to(self.device).eval()
-        self.size = int(self.model.config.image_size)
+        return cls(Sam2Model.from_pretrained(str(path)), resolve_device(options))
 
     def select(
         self,
@@ -103,17 +114,21 @@ class Owlv2:
     """OWLv2 finds where the words are: the picture padded to a square (grey, bottom and
     right, as it was trained), its best box for the query brought back to the picture."""
 
-    def __init__(self, path: Path, options: DiffusersSettings):
+    def __init__(self, model: Any, tokenizer: Any, device: str):
         import torch
+
+        self.torch, self.device, self.tokenizer = torch, device, tokenizer
+        self.model = model.to(device).eval()
+        self.size = int(self.model.config.vision_config.image_size)
+
+    @classmethod
+    def load(cls, path: Path, options: DiffusersSettings) -> Owlv2:
         from transformers import AutoTokenizer, Owlv2ForObjectDetection
 
         from brushwork.engines.diffusion.loading import resolve_device
 
-        self.torch = torch
-        self.device = resolve_device(options)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.model = Owlv2ForObjectDetection.from_pretrained(str(path)).to(self.device).eval()
-        self.size = int(self.model.config.vision_config.image_size)
+        model = Owlv2ForObjectDetection.from_pretrained(str(path))
+        return cls(model, AutoTokenizer.from_pretrained(str(path)), resolve_device(options))
 
     def box(self, image: Image.Image, text: str) -> tuple[list[float], float]:
         torch = self.torch
@@ -158,8 +173,9 @@ class MaskEngine:
         return Capabilities(modes=frozenset(), max_images=1)
 
     def details(self) -> dict[str, Any]:
-        sam2 = find_sam2(self.options.models_dir)
-        words = self.understands_text()  # words need a grounding model
+        models = self.options.models_dir
+        sam2 = find_sam2(models)
+        words = sam2 is not None and find_owlv2(models) is not None  # words need a grounder
         return {
             "selection_modes": list(selection.MODES if words else selection.MODES[:-1]),
             "sam2": str(sam2) if sam2 is not None else None,
@@ -183,9 +199,9 @@ class MaskEngine:
             self._looked = True
             sam2, owlv2 = find_sam2(self.options.models_dir), find_owlv2(self.options.models_dir)
             try:
-                self._sam2 = Sam2(sam2, self.options) if sam2 is not None else None
+                self._sam2 = Sam2.load(sam2, self.options) if sam2 is not None else None
                 if self._sam2 is not None and owlv2 is not None:
-                    self._owlv2 = Owlv2(owlv2, self.options)
+                    self._owlv2 = Owlv2.load(owlv2, self.options)
             except ImportError:  # torch or transformers is not installed: the CPU cues
                 self._sam2 = self._owlv2 = None
         return self._sam2
