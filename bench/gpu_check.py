@@ -45,8 +45,9 @@ def main() -> None:
     for app_id, app in APPS.items():
         engine = DiffusersEngine(app_id)
         for mode in app.pipelines:
+            limit = app.inpaint_images if mode == "inpaint" else app.max_images
 
-            def request(mode: str = mode, refs: int = min(2, app.max_images)) -> Request:
+            def request(mode: str = mode, refs: int = min(2, limit)) -> Request:
                 return Request(
                     mode=mode,  # type: ignore[arg-type]
                     prompt="a red cat",
@@ -82,7 +83,49 @@ def main() -> None:
                 f"{'OK' if good else 'BAD'}",
                 flush=True,
             )
+    ok &= check_masks(Path(root), photo)
     print("ALL OK" if ok else "SOME BAD")
+
+
+def check_masks(root: Path, photo: Image.Image) -> bool:
+    """The masks app's GPU path on tiny random SAM 2 and OWLv2: clicks, boxes and words reach
+    the models on the device, the same input gives the same mask, the mask is binary."""
+    from tests.diffusers.synthetic import tiny_owlv2, tiny_sam2
+
+    from brushwork.contract import MaskInput
+    from brushwork.engines.masks import MaskEngine
+    from brushwork.settings import DiffusersSettings
+
+    tiny_sam2().save_pretrained(str(root / "sam2"))
+    model, tokenizer = tiny_owlv2()
+    model.save_pretrained(str(root / "owlv2"))
+    tokenizer.save_pretrained(str(root / "owlv2"))
+    engine = MaskEngine(DiffusersSettings(models_dir=root, device="cuda"))
+    ok = True
+    for given in (
+        {"mode": "point", "points": [[40, 30], [5, 5]], "labels": [1, 0]},
+        {"mode": "box", "box": [10, 10, 80, 60]},
+        {"mode": "text", "text": "the red cat"},
+    ):
+        started = time.perf_counter()
+        first, made_by = engine.select(photo, MaskInput(image="x", **given))
+        again, _ = engine.select(photo, MaskInput(image="x", **given))
+        device = str(engine.sam2().model.device) if engine.sam2() else "none"  # type: ignore[union-attr]
+        good = (
+            first.shape == (SIZE[1], SIZE[0])
+            and set(np.unique(first)) <= {0, 255}
+            and np.array_equal(first, again)
+            and made_by != engine.name
+            and device.startswith("cuda")
+        )
+        ok &= good
+        print(
+            f"{'brushwork/masks':32} {given['mode']:8} made_by={made_by} device={device} "
+            f"same-input-same-mask={np.array_equal(first, again)} "
+            f"{time.perf_counter() - started:5.1f} s {'OK' if good else 'BAD'}",
+            flush=True,
+        )
+    return ok
 
 
 if __name__ == "__main__":

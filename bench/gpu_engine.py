@@ -43,17 +43,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # the package, and tests/ for random pipelines
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 from tests.diffusers.synthetic import build  # noqa: E402
 
 from brushwork.engines.base import Request  # noqa: E402
 from brushwork.engines.diffusion import MODELS, DiffusersEngine  # noqa: E402
-from brushwork.engines.diffusion.loading import WARM, speed_up  # noqa: E402
+from brushwork.engines.diffusion.loading import WARM, block_cache_works, speed_up  # noqa: E402
 from brushwork.settings import DiffusersSettings as Options  # noqa: E402
 
 PROMPT = "a lighthouse on a rocky coast at dawn, a sign that says OPEN"
 APP_OF = {"flux-schnell": "diffusers/flux-schnell", "qwen-image": "diffusers/qwen-image"}
 APP_OF["sdxl"] = "diffusers/sdxl"
+APP_OF["flux2-klein"] = "diffusers/flux2-klein"
 
 
 def sync() -> None:
@@ -180,7 +183,7 @@ def bench_model(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]
     peak_reset()
     record("engine", *timed(lambda: run_engine(1), args.repeat), 1)
     net = pipe.components[_denoiser_name(pipe)]
-    if hasattr(net, "enable_cache") and not out_of_time():
+    if block_cache_works(net) and not out_of_time():
         speed_up(pipe, Options(device=device, cache_threshold=args.cache, compile=False), device)
         peak_reset()
         record(f"engine+cache {args.cache}", *timed(lambda: run_engine(1), args.repeat), 1)
@@ -206,6 +209,81 @@ def bench_model(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]
     record("compile, n=4", *timed(lambda: run_engine(4), max(1, args.repeat - 1)), 4)
 
 
+def bench_masks(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    """The masks app on the device: SAM 2 (hiera-large layout) for a click and a box, OWLv2
+    (base, 960 px) + SAM 2 for words, each on a 1024x1024 picture, random weights."""
+    from tests.diffusers.synthetic import clip_tokenizer
+    from transformers import (
+        Owlv2Config,
+        Owlv2ForObjectDetection,
+        Sam2Config,
+        Sam2HieraDetConfig,
+        Sam2Model,
+        Sam2VisionConfig,
+    )
+
+    from brushwork.contract import MaskInput
+    from brushwork.engines.masks import MaskEngine, Owlv2, Sam2
+
+    device = "cuda" if args.scale == "full" else "cpu"
+    size = 1024 if args.scale == "full" else 256
+    if args.scale == "full":
+        hiera = Sam2HieraDetConfig(
+            hidden_size=144,
+            blocks_per_stage=[2, 6, 36, 4],
+            embed_dim_per_stage=[144, 288, 576, 1152],
+            global_attention_blocks=[23, 33, 43],
+            window_positional_embedding_background_size=[7, 7],
+        )
+        sam_config = Sam2Config(
+            vision_config=Sam2VisionConfig(
+                backbone_config=hiera, backbone_channel_list=[1152, 576, 288, 144]
+            )
+        )
+        owl_config = Owlv2Config(vision_config={"image_size": 960})
+    else:
+        from tests.diffusers.synthetic import tiny_owlv2, tiny_sam2
+
+        sam_config, owl_config = tiny_sam2().config, tiny_owlv2()[0].config
+    sam = Sam2(Sam2Model(sam_config), device)
+    owl = Owlv2(Owlv2ForObjectDetection(owl_config), clip_tokenizer(), device)
+    engine = MaskEngine()
+    engine._looked, engine._sam2, engine._owlv2 = True, sam, owl  # the models built here
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray((rng.random((size, size, 3)) * 255).astype("uint8"))
+    params = sum(p.numel() for p in sam.model.parameters()) / 1e6
+    print(
+        f"\nmasks: SAM 2 {params:.0f}M params, OWLv2 "
+        f"{sum(p.numel() for p in owl.model.parameters()) / 1e6:.0f}M, {size}² picture"
+    )
+    for mode, given in (
+        ("point", {"points": [[size // 2, size // 2]], "labels": [1]}),
+        ("box", {"box": [size // 4, size // 4, size * 3 // 4, size * 3 // 4]}),
+        ("text", {"text": "the cat"}),
+    ):
+        inp = MaskInput(image="x", mode=mode, **given)
+        peak_reset()
+        warm, median, times = timed(lambda inp=inp: engine.select(picture, inp), args.repeat)
+        row = {
+            "model": "masks",
+            "variant": mode,
+            "steps": 1,
+            "s_per_image": median,
+            "warmup_s": warm,
+            "runs_s": times,
+            "peak_gib": peak_gib(),
+            "device": device,
+        }
+        rows.append(row)
+        print(
+            f"  {mode:<16} {median:8.3f} s/mask   (warm-up {warm:6.1f} s, "
+            f"peak {row['peak_gib']:.1f} GiB)",
+            flush=True,
+        )
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
 def _denoiser_name(pipe: Any) -> str:
     return "transformer" if "transformer" in pipe.components else "unet"
 
@@ -216,7 +294,7 @@ def _gen(device: str) -> torch.Generator:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="flux-schnell,sdxl,qwen-image")
+    parser.add_argument("--models", default="flux2-klein,flux-schnell,sdxl,qwen-image,masks")
     parser.add_argument(
         "--steps", default="0", help="N, or model=N,...; 0 = each model's medium tier"
     )
@@ -238,7 +316,7 @@ def main() -> None:
             print(f"\n{model}: skipped (budget spent)")
             continue
         try:
-            bench_model(model, args, rows)
+            (bench_masks if model == "masks" else bench_model)(model, args, rows)
         except Exception as exc:  # report and go on: one model's failure is a row, not the run
             print(f"\n{model}: failed: {type(exc).__name__}: {exc}")
             rows.append({"model": model, "variant": "failed", "error": repr(exc)})
@@ -251,10 +329,10 @@ def main() -> None:
         if r.get("variant") == "failed":
             print(f"| {r['model']} | failed | | | | | |")
             continue
-        ratio = plain[r["model"]] / r["s_per_image"]
+        ratio = f"{plain[r['model']] / r['s_per_image']:.2f}x" if r["model"] in plain else ""
         print(
             f"| {r['model']} | {r['variant']} | {r['steps']} | {r['s_per_image']:.3f} | "
-            f"{ratio:.2f}x | {r['warmup_s']:.1f} | {r['peak_gib']:.1f} |"
+            f"{ratio} | {r['warmup_s']:.1f} | {r['peak_gib']:.1f} |"
         )
 
 

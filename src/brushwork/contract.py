@@ -778,7 +778,10 @@ class AppInfo(BaseModel):
     available: bool
     unavailable_reason: str | None = Field(description="why it cannot run here, or null")
     modes: list[Mode] | None = Field(None, description="null when the engine cannot be imported")
-    max_images: int | None = None
+    max_images: int | None = Field(None, description="reference images an edit takes")
+    inpaint_images: int | None = Field(
+        None, description="images an inpaint takes: the picture, then references for the fill"
+    )
     device: str | None = None
     assets: dict[str, AssetLicence] | None = Field(
         None, description="the studio's asset sources with licence and attribution"

@@ -215,6 +215,73 @@ def flux_components(scale: Scale, variant: str = "flux") -> dict[str, Any]:
     }
 
 
+# Qwen3's chat layout, the part FLUX.2 [klein] uses to wrap a prompt (a real tokenizer
+# ships its own template; this one is written for the byte-level test vocabulary)
+QWEN3_CHAT = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def flux2_components(scale: Scale) -> dict[str, Any]:
+    """FLUX.2 [klein] parts: a Qwen3 text encoder (three of its layers, stacked, are the
+    prompt), a 2x2-patchified 32-channel VAE with batch-norm statistics, no guidance embed."""
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    from diffusers import (
+        AutoencoderKLFlux2,
+        FlowMatchEulerDiscreteScheduler,
+        Flux2Transformer2DModel,
+    )
+
+    tokenizer = qwen_tokenizer()
+    tokenizer.chat_template = QWEN3_CHAT
+    if scale == "tiny":
+        hidden, latent = 16, 4
+        text = Qwen3Config(
+            hidden_size=hidden, intermediate_size=32, num_hidden_layers=28,  # layers 9, 18, 27
+            num_attention_heads=2, num_key_value_heads=1, head_dim=8,
+            vocab_size=len(tokenizer) + 8, max_position_embeddings=1024,
+        )  # fmt: skip
+        transformer = Flux2Transformer2DModel(
+            in_channels=latent * 4, num_layers=1, num_single_layers=1,
+            attention_head_dim=16, num_attention_heads=2, joint_attention_dim=3 * hidden,
+            timestep_guidance_channels=32, axes_dims_rope=(4, 4, 4, 4), guidance_embeds=False,
+        )  # fmt: skip
+        vae = AutoencoderKLFlux2(
+            down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+            block_out_channels=(8, 8), layers_per_block=1, latent_channels=latent,
+            norm_num_groups=4, sample_size=64,
+        )  # fmt: skip
+    else:  # klein 4B: Qwen3-4B, a 5 + 20 block transformer, FLUX.2's VAE
+        text = Qwen3Config(
+            hidden_size=2560, intermediate_size=9728, num_hidden_layers=36,
+            num_attention_heads=32, num_key_value_heads=8, head_dim=128, vocab_size=151936,
+            max_position_embeddings=40960, rope_theta=1000000.0, tie_word_embeddings=True,
+        )  # fmt: skip
+        transformer = Flux2Transformer2DModel(
+            in_channels=128, num_layers=5, num_single_layers=20, attention_head_dim=128,
+            num_attention_heads=24, joint_attention_dim=7680, guidance_embeds=False,
+        )  # fmt: skip
+        vae = AutoencoderKLFlux2()
+    return {
+        "transformer": transformer,
+        "vae": vae,
+        "scheduler": on_cpu(
+            FlowMatchEulerDiscreteScheduler,
+            shift=3.0,
+            use_dynamic_shifting=True,
+            base_image_seq_len=256,
+            max_image_seq_len=4096,
+            base_shift=0.5,
+            max_shift=1.15,
+        ),
+        "text_encoder": Qwen3ForCausalLM(text),
+        "tokenizer": tokenizer,
+        "is_distilled": True,
+    }
+
+
 def qwen_components(scale: Scale, edit: bool = False) -> dict[str, Any]:
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
@@ -393,8 +460,10 @@ def build(model: str, scale: Scale = "tiny", seed: int = 0) -> Any:
     if spec.family == "flux":
         variant = {"flux-fill": "fill", "flux-schnell": "schnell"}.get(model, "flux")
         parts = flux_components(scale, variant)
-        if spec.pipeline != "FluxFillPipeline":
+        if spec.pipeline != "FluxFillPipeline":  # FLUX.1's IP-adapter slots
             parts.update(image_encoder=None, feature_extractor=None)
+    elif spec.family == "flux2":
+        parts = flux2_components(scale)
     elif spec.family == "qwen":
         parts = qwen_components(scale, edit="Edit" in spec.pipeline)
     else:
@@ -460,7 +529,6 @@ def tiny_sam2() -> Any:
             num_attention_heads=4,
             iou_head_hidden_dim=32,
         ),  # fmt: skip
-        image_size=128,
         memory_attention_hidden_size=12,
         memory_encoder_hidden_size=32,
         mask_downsampler_embed_dim=32,

@@ -43,6 +43,13 @@ def test_apps_list_every_diffusers_app_with_modes_and_licence(api: Api) -> None:
     assert detail["modes"] == ["generate", "inpaint"]
     assert detail["model"]["license"] == "Apache-2.0"
     assert detail["model"]["repo"] == "Qwen/Qwen-Image"
+    klein = api.http.get("/apps/diffusers/flux2-klein").json()
+    assert klein["modes"] == ["edit", "generate", "inpaint"]
+    assert (klein["max_images"], klein["inpaint_images"]) == (4, 2)
+    assert klein["model"] | {"weights": None} == {
+        "name": "flux2-klein", "repo": "black-forest-labs/FLUX.2-klein-4B",
+        "license": "Apache-2.0", "weights": None, "steps": {"low": 4, "medium": 4, "high": 8},
+    }  # fmt: skip
     assert (
         api.http.get("/apps/diffusers/flux-kontext")
         .json()["model"]["license"]
@@ -59,6 +66,9 @@ def test_apps_list_every_diffusers_app_with_modes_and_licence(api: Api) -> None:
         ("diffusers/qwen-image-edit-plus", 1, True, "mask", "unsupported_mode"),
         ("diffusers/qwen-image-edit-plus", 4, False, "images", "invalid_value"),
         ("diffusers/flux-kontext", 2, False, "images", "invalid_value"),
+        ("diffusers/flux-kontext", 3, True, "images", "invalid_value"),  # picture + 1 reference
+        ("diffusers/flux2-klein", 5, False, "images", "invalid_value"),
+        ("diffusers/flux2-klein", 3, True, "images", "invalid_value"),
     ],
 )
 def test_what_an_app_cannot_do_is_400_and_creates_nothing(
@@ -115,6 +125,26 @@ def test_inpaint_task_keeps_pixels_bit_identical(api: Api) -> None:
         assert result.size == (1024, 640)
         assert kept_equal(original, result, edit)
     assert any("step 1/" in line for line in task["logs"].splitlines())
+
+
+@pytest.mark.parametrize("app", ["diffusers/flux2-klein", "diffusers/flux-kontext"])
+def test_inpaint_with_a_reference_keeps_pixels_bit_identical(api: Api, app: str) -> None:
+    original, guide = photo(1024, 640, seed=4), photo(1024, 640, seed=9)
+    edit = np.zeros((640, 1024), np.float32)
+    edit[100:400, 200:600] = 1
+    task = api.complete(
+        {
+            "prompt": "the vase from the second picture",
+            "images": [b64(encode(original)), b64(encode(guide))],
+            "mask": b64(encode(rect_mask(1024, 640, (200, 100, 600, 400)))),
+            "seed": 2,
+            "quality": "low",
+        },
+        app,
+    )
+    assert task["status"] == 9, task["error"]
+    result = Image.open(io.BytesIO(api.download(task["output"]["images"][0]["uri"])))
+    assert result.size == (1024, 640) and kept_equal(original, result, edit)
 
 
 def test_generate_task_through_the_api(api: Api) -> None:

@@ -78,7 +78,8 @@ CASES = [(app_id, mode) for app_id, app in APPS.items() for mode in app.pipeline
 def test_every_app_runs_every_mode_it_lists(tiny_models: Path, app_id: str, mode: str) -> None:
     engine = DiffusersEngine(app_id)
     assert engine.unavailable_reason() is None
-    refs = min(2, APPS[app_id].max_images)
+    app = APPS[app_id]
+    refs = min(2, app.inpaint_images if mode == "inpaint" else app.max_images)
     req = request(mode, n=2, refs=refs)
     events = Events()
     images = engine.run(req, events, lambda: False)
@@ -136,7 +137,14 @@ def test_previews_come_from_intermediate_latents(tiny_models: Path, app_id: str,
 
 
 @pytest.mark.parametrize(
-    "app_id", ["diffusers/flux-fill", "diffusers/sdxl-inpaint", "diffusers/qwen-image"]
+    "app_id",
+    [
+        "diffusers/flux-fill",
+        "diffusers/sdxl-inpaint",
+        "diffusers/qwen-image",
+        "diffusers/flux2-klein",
+        "diffusers/flux-kontext",
+    ],
 )
 def test_kept_pixels_change_in_the_vae_and_the_composite_restores_them(
     tiny_models: Path, app_id: str
@@ -149,6 +157,38 @@ def test_kept_pixels_change_in_the_vae_and_the_composite_restores_them(
     assert drift.max() > 0  # the VAE round trip (and the fill) touched pixels we must keep
     final = keep_composite(original, raw, edit_map())
     assert np.array_equal(pixels(final)[keep], pixels(original)[keep])
+
+
+@pytest.mark.parametrize(
+    ("app_id", "mode"),
+    [
+        ("diffusers/qwen-image-edit-plus", "edit"),
+        ("diffusers/flux2-klein", "edit"),
+        ("diffusers/flux2-klein", "inpaint"),
+        ("diffusers/flux-kontext", "inpaint"),
+    ],
+)
+def test_every_reference_reaches_the_pipeline(tiny_models: Path, app_id: str, mode: str) -> None:
+    """Changing only the last image changes the picture: it was passed, not dropped."""
+    engine = DiffusersEngine(app_id)
+    app = APPS[app_id]
+    refs = app.inpaint_images if mode == "inpaint" else app.max_images
+    first = request(mode, refs=refs)
+    swapped = request(mode, refs=refs)
+    swapped.images = [*swapped.images[:-1], photo(42)]
+    a = engine.run(first, Events(), lambda: False)[0]
+    b = engine.run(swapped, Events(), lambda: False)[0]
+    again = engine.run(request(mode, refs=refs), Events(), lambda: False)[0]
+    assert a.tobytes() == again.tobytes()  # the same references: the same picture
+    assert a.tobytes() != b.tobytes()
+
+
+def test_previews_of_flux2_come_from_its_patchified_latents(tiny_models: Path) -> None:
+    engine = DiffusersEngine("diffusers/flux2-klein")
+    events = Events()
+    engine.run(request("generate", previews=1), events, lambda: False)
+    shots = [p for _, _, p in events.calls if p is not None]
+    assert len(shots) == 1 and shots[0].size == (W, H)
 
 
 def test_larger_than_native_renders_at_the_ceiling_and_upscales(
@@ -236,3 +276,21 @@ def test_no_gpu_and_no_device_setting_is_a_clear_reason(
     monkeypatch.setattr(engine_module, "gpu_present", lambda: False)
     reason = DiffusersEngine("diffusers/sdxl").unavailable_reason()
     assert reason is not None and "BRUSHWORK_DIFFUSERS_DEVICE=cpu" in reason
+
+
+def test_first_block_cache_is_left_off_where_the_transformer_cannot_take_it(
+    tiny_models: Path,
+) -> None:
+    from brushwork.engines.diffusion.loading import speed_up
+    from brushwork.settings import DiffusersSettings
+    from tests.diffusers.synthetic import build
+
+    pipe = build("flux2-klein")
+    options = DiffusersSettings(device="cpu", cache_threshold=0.2, compile=False)
+    assert speed_up(pipe, options, "cpu") == [
+        "no first-block cache (Flux2Transformer2DModel does not take it)"
+    ]
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe(prompt="x", width=32, height=32, num_inference_steps=2).images  # still runs
+    flux = build("flux-schnell")
+    assert speed_up(flux, options, "cpu") == ["first-block cache 0.2"]

@@ -32,6 +32,7 @@ class Capabilities:
     native_max_edge: int = DEFAULT_NATIVE_MAX_EDGE
     device: str = "cpu"
     max_images: int = 16  # reference images an edit takes
+    inpaint_images: int | None = None  # images an inpaint takes (None: as many as an edit)
     exclusive: bool = False  # holds a large model: one dedicated worker process per device
     transparent: frozenset[Mode] = frozenset()  # the modes it makes real alpha in
 

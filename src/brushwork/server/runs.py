@@ -251,10 +251,14 @@ def check_capabilities(
             param="background",
             code="unsupported_background",
         )
-    if len(inp.images) > caps.max_images:
+    limit = caps.max_images
+    if mode == "inpaint" and caps.inpaint_images is not None:
+        limit = caps.inpaint_images
+    if len(inp.images) > limit:
+        what = "image(s) to inpaint (the picture, then references)" if mode == "inpaint" else (
+            "reference image(s)")  # fmt: skip
         raise InvalidInput(
-            f"app {app!r} takes at most {caps.max_images} reference image(s), "
-            f"got {len(inp.images)}",
+            f"app {app!r} takes at most {limit} {what} in {mode}, got {len(inp.images)}",
             param="images",
         )
 

@@ -28,7 +28,7 @@ class Tier:
 class Model:
     name: str  # the directory under BRUSHWORK_MODELS_DIR
     repo: str  # its Hugging Face repository, for the cache and `brushwork models pull`
-    family: str  # flux | qwen | sdxl: how tiny test pipelines and previews are built
+    family: str  # flux | flux2 | qwen | sdxl: how tiny test pipelines and previews are built
     pipeline: str  # the diffusers class the weights are saved as
     license: str
     native_max_edge: int  # the largest edge rendered directly; larger requests are upscaled
@@ -44,6 +44,7 @@ class App:
     pipelines: dict[Mode, str]  # mode → diffusers class, all sharing the model's weights
     description: str
     max_images: int = 1  # reference images an edit takes
+    inpaint_images: int = 1  # images an inpaint takes: the picture, then references for the fill
     negative_prompt: str = " "  # with true CFG (Qwen-Image); SDXL runs without one
 
 
@@ -57,6 +58,7 @@ FLUX_SCHNELL_LICENSE = "Apache-2.0"
 FLUX_DEV_LICENSE = "FLUX.1 [dev] Non-Commercial License (weights)"
 SDXL_LICENSE = "CreativeML Open RAIL++-M"
 QWEN_LICENSE = "Apache-2.0"
+FLUX2_KLEIN_LICENSE = "Apache-2.0"
 
 MODELS: dict[str, Model] = {
     m.name: m
@@ -98,6 +100,16 @@ MODELS: dict[str, Model] = {
             native_max_edge=1440,
             tiers=tiers(2, 4, 4, guidance=0.0),
             max_sequence_length=256,
+        ),
+        Model(
+            "flux2-klein",
+            "black-forest-labs/FLUX.2-klein-4B",
+            "flux2",
+            "Flux2KleinPipeline",
+            FLUX2_KLEIN_LICENSE,
+            native_max_edge=1536,
+            tiers=tiers(4, 4, 8, guidance=1.0, strength=1.0),  # step-distilled: no CFG
+            max_sequence_length=512,
         ),
         Model(
             "flux-fill",
@@ -180,8 +192,23 @@ APPS: dict[str, App] = {
         App(
             "diffusers/flux-kontext",
             "flux-kontext",
-            {"edit": "FluxKontextPipeline"},
-            "FLUX.1 Kontext [dev] (non-commercial weights): instruction editing of one image.",
+            {"edit": "FluxKontextPipeline", "inpaint": "FluxKontextInpaintPipeline"},
+            "FLUX.1 Kontext [dev] (non-commercial weights): instruction editing of one image, "
+            "and inpainting it inside a mask (with one more image as the fill's reference).",
+            inpaint_images=2,
+        ),
+        App(
+            "diffusers/flux2-klein",
+            "flux2-klein",
+            {
+                "generate": "Flux2KleinPipeline",
+                "edit": "Flux2KleinPipeline",
+                "inpaint": "Flux2KleinInpaintPipeline",
+            },
+            "FLUX.2 [klein] 4B (Apache-2.0): text-to-image in 4 steps, editing with up to four "
+            "references, and inpainting (with one more image as the fill's reference).",
+            max_images=4,
+            inpaint_images=2,
         ),
         App(
             "diffusers/sdxl",

@@ -75,6 +75,7 @@ class DiffusersEngine:
             native_max_edge=self.model.native_max_edge,
             device=device,
             max_images=self.app.max_images,
+            inpaint_images=self.app.inpaint_images,
             exclusive=True,
         )
 
@@ -144,7 +145,12 @@ class DiffusersEngine:
             refs = [
                 im.convert("RGB").resize(gen, Image.Resampling.LANCZOS) for im in request.images
             ]
-            kwargs["image"] = refs if self.app.max_images > 1 else refs[0]
+            if request.mode == "inpaint":  # the picture; a second image guides the fill
+                kwargs["image"] = refs[0]
+                if len(refs) > 1 and "image_reference" in accepted:
+                    kwargs["image_reference"] = refs[1]
+            else:  # every reference, where the pipeline takes several
+                kwargs["image"] = refs if self.app.max_images > 1 else refs[0]
             if tier.strength is not None and "strength" in accepted:
                 kwargs["strength"] = tier.strength
         if request.mode == "inpaint":

@@ -113,6 +113,15 @@ def denoiser(pipe: Any) -> Any:
     return getattr(pipe, "transformer", None) or pipe.unet
 
 
+# diffusers 0.42's first-block cache subtracts a block's output from the cached one, and
+# FLUX.2's blocks hand back a list there: it fails on the first step, so it is not applied
+NO_BLOCK_CACHE = frozenset({"Flux2Transformer2DModel"})
+
+
+def block_cache_works(net: Any) -> bool:
+    return hasattr(net, "enable_cache") and type(net).__name__ not in NO_BLOCK_CACHE
+
+
 def speed_up(pipe: Any, options: DiffusersSettings, device: str) -> list[str]:
     """Apply the speed settings; returns what was applied (for the log and the benchmark)."""
     import torch
@@ -126,7 +135,9 @@ def speed_up(pipe: Any, options: DiffusersSettings, device: str) -> list[str]:
             if all(p.dim() != 5 for p in module.parameters()):  # 2D convolutions only
                 module.to(memory_format=torch.channels_last)
                 applied.append(f"channels-last {type(module).__name__}")
-    if options.cache_threshold > 0 and hasattr(net, "enable_cache"):
+    if options.cache_threshold > 0 and not block_cache_works(net):
+        applied.append(f"no first-block cache ({type(net).__name__} does not take it)")
+    elif options.cache_threshold > 0:
         from diffusers.hooks import FirstBlockCacheConfig
 
         net.enable_cache(FirstBlockCacheConfig(threshold=options.cache_threshold))

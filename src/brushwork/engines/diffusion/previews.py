@@ -41,6 +41,13 @@ def _normalise(pipe: Any, z: Any) -> Any:
         mean = torch.tensor(cfg.latents_mean, device=z.device, dtype=z.dtype).view(1, -1, 1, 1, 1)
         std = torch.tensor(cfg.latents_std, device=z.device, dtype=z.dtype).view(1, -1, 1, 1, 1)
         return ((z - mean) / std)[:, :, 0]
+    bn = getattr(pipe.vae, "bn", None)
+    if bn is not None and hasattr(pipe, "_patchify_latents"):  # FLUX.2: 2x2 patches, batch-norm
+        z = pipe._patchify_latents(z)
+        mean = bn.running_mean.view(1, -1, 1, 1).to(z.device, z.dtype)
+        std = torch.sqrt(bn.running_var.view(1, -1, 1, 1) + cfg.batch_norm_eps)
+        std = std.to(z.device, z.dtype)
+        return (z - mean) / std
     shift = getattr(cfg, "shift_factor", None) or 0.0
     return (z - shift) * cfg.scaling_factor
 
@@ -84,7 +91,11 @@ class LatentPreview:
 
 def spatial(pipe: Any, latents: Any, height: int, width: int) -> np.ndarray:
     """The first image's latents from a step callback, unpacked to (C, h, w)."""
-    if latents.ndim == 3:  # packed 2x2 patches (FLUX, Qwen-Image)
+    if latents.ndim == 3 and hasattr(pipe, "_unpack_latents_with_ids"):  # FLUX.2: row-major
+        rows, cols = height // (pipe.vae_scale_factor * 2), width // (pipe.vae_scale_factor * 2)
+        latents = latents[:, : rows * cols].reshape(len(latents), rows, cols, -1)
+        latents = latents.permute(0, 3, 1, 2)
+    elif latents.ndim == 3:  # packed 2x2 patches (FLUX, Qwen-Image)
         latents = type(pipe)._unpack_latents(latents, height, width, pipe.vae_scale_factor)
     if latents.ndim == 5:
         latents = latents[:, :, 0]

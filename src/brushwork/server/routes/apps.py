@@ -74,7 +74,9 @@ def describe(spec: AppSpec, svc: Services, *, schemas: bool) -> AppInfo:
         "unavailable_reason": reason,
     }
     if caps is not None:
-        info |= {"modes": sorted(caps.modes), "max_images": caps.max_images, "device": caps.device}
+        inpaint = caps.max_images if caps.inpaint_images is None else caps.inpaint_images
+        info |= {"modes": sorted(caps.modes), "max_images": caps.max_images,
+                 "inpaint_images": inpaint, "device": caps.device}  # fmt: skip
     details = getattr(engine, "details", None)
     if schemas and callable(details):  # the full description only: listing stays cheap
         info.update(details())
