@@ -59,6 +59,7 @@ def select(
     rgb = np.asarray(image.convert("RGB"))
     h, w = rgb.shape[:2]
     check(mode, w, h, points=points, labels=labels, box=box, text=text)
+    cv2.setRNGSeed(0)  # k-means and GrabCut draw from OpenCV's RNG: one picture, one answer
     work = SUBJECT_WORK if mode in ("subject", "background") else WORK
     scale = min(1.0, work / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
