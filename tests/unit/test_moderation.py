@@ -99,3 +99,54 @@ def test_quality_on_the_labelled_set() -> None:
         assert all(minors), level  # the hard limit: every case, no false alarm
         benign_flagged = sum(1 for r, p in zip(EVAL, predicted) if p and not r["categories"])
         assert benign_flagged <= (5 if level == "auto" else 1)
+
+
+def test_concurrent_prompts_are_encoded_together_with_the_same_answers() -> None:
+    import threading
+
+    model = embedding.load()
+    assert model is not None
+    texts = [f"a lighthouse on a cliff, version {i}" for i in range(12)]
+    alone = {t: model.encode([t])[0] for t in texts}
+    passes: list[int] = []
+    real = model.encode
+    started = threading.Barrier(len(texts))
+
+    def counted(batch: list[str]) -> embedding.Array:
+        passes.append(len(batch))
+        return real(batch)
+
+    found: dict[str, embedding.Array] = {}
+
+    def one(text: str) -> None:
+        started.wait()
+        found[text] = model.encode_one(text)
+
+    model.encode = counted  # type: ignore[method-assign]
+    try:
+        threads = [threading.Thread(target=one, args=(t,)) for t in texts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        del model.encode  # back to the class's method
+    assert sum(passes) == len(texts) and len(passes) < len(texts)  # some went together
+    for text in texts:
+        assert np.allclose(found[text], alone[text], atol=1e-5)
+
+
+def test_a_failed_pass_fails_every_caller_in_it_and_the_next_call_works() -> None:
+    model = embedding.load()
+    assert model is not None
+
+    def broken(batch: list[str]) -> embedding.Array:
+        raise MemoryError("no room")
+
+    model.encode = broken  # type: ignore[method-assign]
+    try:
+        with pytest.raises(MemoryError):
+            model.encode_one("a red bicycle")
+    finally:
+        del model.encode
+    assert model.encode_one("a red bicycle").shape == (384,)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,8 +139,23 @@ CATEGORIES = ("sexual", "violence/graphic", "hate", "self-harm", "illegal")
 ANCHORS = Path(__file__).resolve().parent / "data" / "moderation_anchors.json"
 
 
-@functools.cache
+_ANCHORING = threading.Lock()
+
+
 def _anchor_vectors() -> dict[str, Any] | None:
+    """The categories' description embeddings, computed once: concurrent first requests wait
+    for the one computation instead of each doing it."""
+    with _ANCHORING:
+        return _anchors()
+
+
+def warm() -> None:
+    """Load the model and the anchors now (the API does it at start, in the background)."""
+    _anchor_vectors()
+
+
+@functools.cache
+def _anchors() -> dict[str, Any] | None:
     model = embedding.load()
     if model is None:
         return None
@@ -158,7 +174,7 @@ def similarities(prompt: str) -> dict[str, float]:
     model = embedding.load()
     if anchors is None or model is None:
         return {}
-    vector = model.encode([prompt])[0]
+    vector = model.encode_one(prompt)  # with the prompts other requests check meanwhile
     return {name: float((vectors @ vector).max()) for name, vectors in anchors.items()}
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from brushwork.apps.registry import Registry
+from brushwork.cpu import one_math_thread
 from brushwork.engines.diffusion.loading import visible_gpus
 from brushwork.server import create_app
 from brushwork.settings import Settings
@@ -46,6 +47,7 @@ class Slot:
     name: str
     apps: list[str]
     env: dict[str, str]
+    one_core: bool = False  # a shared worker: its numerical libraries run on one thread
 
 
 def device_slots(device: str) -> list[dict[str, str]]:
@@ -71,7 +73,7 @@ def plan_slots(settings: Settings, apps: list[str] | None, prefix: str = "") -> 
     ]
     shared = [a for a in wanted if a not in exclusive]
     slots = [
-        Slot(f"{prefix}worker-{i + 1}", shared, {})
+        Slot(f"{prefix}worker-{i + 1}", shared, {}, one_core=True)
         for i in range(settings.worker_count if shared else 0)
     ]
     if exclusive:
@@ -116,6 +118,7 @@ class WorkerPool:
                 self.finished,
                 slot.apps,
                 slot.env,
+                slot.one_core,
             ),
             daemon=True,
         )
@@ -172,6 +175,7 @@ def run_workers(settings: Settings, apps: list[str] | None, announce: Any = prin
 
 def serve(settings: Settings, announce: Any = print, workers: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    one_math_thread()  # the API's parallelism is its request threads
     store = Store(settings.database)
     key = first_key(settings, store)
     if key:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from brushwork import __version__
+from brushwork.apps import moderation
 from brushwork.contract import (
     AppInput,
     ImageStreamEvent,
@@ -58,6 +60,8 @@ def create_app(
         sweeper = Sweeper(
             services.store, services.files, settings.keep_days, every=settings.sweep_seconds
         )
+        if settings.moderation_embeddings:  # the first prompts need not wait for the model
+            threading.Thread(target=moderation.warm, name="moderation-warm", daemon=True).start()
         dispatcher.start()
         services.events.start()
         reaper.start()

@@ -33,6 +33,7 @@ from brushwork.contract import (
     parse_input,
     parse_mask_input,
 )
+from brushwork.cpu import one_math_thread
 from brushwork.engines.base import Engine, Request, TaskCancelled
 from brushwork.engines.masks import MaskEngine
 from brushwork.errors import BrushworkError, EngineFailed, InvalidInput
@@ -509,11 +510,15 @@ def worker_process(
     finished: MPQueue[Any] | None = None,
     apps: list[str] | None = None,
     env: dict[str, str] | None = None,
+    one_core: bool = False,
 ) -> None:
     """Entry point of a worker process started by ``brushwork serve`` (pid ``parent_pid``).
 
-    ``env`` is set before any engine loads (e.g. ``CUDA_VISIBLE_DEVICES`` pins a GPU)."""
+    ``env`` is set before any engine loads (e.g. ``CUDA_VISIBLE_DEVICES`` pins a GPU);
+    ``one_core``: a shared worker, one of one per core, whose libraries take one thread."""
     os.environ.update(env or {})
+    if one_core:
+        one_math_thread()
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
     worker = Worker(Settings(**settings_data), doorbell, name, finished, apps)
     worker.serve_forever(parent_pid=parent_pid)
