@@ -1,12 +1,17 @@
-"""Throughput and latency under load: the embedded backend vs PostgreSQL + Redis, 1 and 2 workers.
+"""Throughput and latency under load against the ceiling the pictures allow, embedded vs
+PostgreSQL + Redis, with and without downloading each image.
 
-    python bench/throughput.py [--tasks 300] [--clients 30]
+    python bench/throughput.py [--tasks 240] [--clients 16] [--workers 2]
 
-Each configuration gets a fresh data directory (and fresh PostgreSQL/Redis
-servers from Debian's packages, started here on loopback). ``--clients`` SDK
-clients in threads run the tasks (1024x1024 studio, low quality) and wait for
-each; afterwards every task is checked: lost = never recorded, stuck = not
-finished. Prints tasks per second and end-to-end latency percentiles.
+Each configuration gets a fresh data directory (and fresh PostgreSQL/Redis servers from
+Debian's packages, started here on loopback). First, idle, one client runs ``--idle`` tasks
+one after another: the median of their engine + encode seconds (``output_meta.timings``,
+single-threaded, so CPU seconds) gives the ceiling, cores ÷ that, the rate at which the
+machine could make these pictures if nothing else cost anything. Then ``--clients`` SDK
+clients in threads run the tasks (1024x1024 studio, low quality, distinct prompts) in a
+closed loop, each waiting for its task (and downloading its image, in the "download"
+rows); afterwards every task is checked: lost = never recorded, stuck = not finished.
+Prints tasks per second, the share of the ceiling, latency percentiles and p95 ÷ p50.
 """
 
 from __future__ import annotations
@@ -105,8 +110,22 @@ def _nothing() -> Iterator[str]:
     yield ""
 
 
+def ceiling(client: brushwork.Client, idle: int) -> tuple[float, float]:
+    """(seconds of engine + encode per task, measured idle, median; tasks/s the cores allow)."""
+    spent = []
+    for i in range(idle):
+        task = client.run(
+            {"app": "brushwork/studio",
+             "input": {"prompt": f"idle {i}", "quality": "low", "seed": 1000 + i}}
+        )  # fmt: skip
+        timings = task["output"]["output_meta"]["timings"]
+        spent.append(timings["engine_s"] + timings["encode_s"])
+    per_task = statistics.median(spent[1:] if len(spent) > 2 else spent)  # the first warms up
+    return per_task, (os.cpu_count() or 1) / per_task
+
+
 def load(
-    client: brushwork.Client, tasks: int, clients: int
+    client: brushwork.Client, tasks: int, clients: int, download: bool = False
 ) -> tuple[float, list[float], list[str]]:
     latencies: list[float] = []
     ids: list[str] = []
@@ -123,6 +142,8 @@ def load(
                         "input": {"prompt": f"load {offset + i}", "quality": "low", "seed": i},
                     }
                 )
+                if download:
+                    mine.files.download(task["output"]["images"][0]["uri"])
                 with lock:
                     latencies.append(time.perf_counter() - started)
                     ids.append(task["id"])
@@ -146,31 +167,34 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=300)
-    parser.add_argument("--clients", type=int, default=30)
+    parser.add_argument("--tasks", type=int, default=240)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--idle", type=int, default=8, help="idle tasks for the ceiling")
+    parser.add_argument("--backends", default="embedded,postgresql+redis")
     args = parser.parse_args()
-    configs = [("embedded", 2), ("postgresql+redis", 1), ("postgresql+redis", 2)]
-    print(
-        f"{args.tasks} tasks (1024x1024 studio, low) from {args.clients} concurrent SDK clients\n"
-    )
-    cols = ("backend", "workers", "tasks/s", "p50 ms", "p95 ms", "p99 ms", "done", "lost", "stuck")
-    head = "{:<18} {:>7} {:>8} {:>8} {:>8} {:>8} {:>5} {:>5} {:>6}".format(*cols)
+    print(f"{args.tasks} tasks (1024x1024 studio, low) from {args.clients} closed-loop SDK "
+          f"clients, {args.workers} workers, {os.cpu_count()} cores\n")  # fmt: skip
+    cols = ("backend", "download", "tasks/s", "ceiling", "share", "p50 ms", "p95 ms",
+            "p95/p50", "done", "lost", "stuck")  # fmt: skip
+    head = "{:<17} {:>8} {:>7} {:>7} {:>6} {:>7} {:>7} {:>7} {:>5} {:>4} {:>5}".format(*cols)
     print(head)
     print("-" * len(head))
-    for name, workers in configs:
-        with setup(name, workers) as client:
-            wall, latencies, ids = load(client, args.tasks, args.clients)
-            recorded = {t["id"]: t["status"] for t in _all_tasks(client)}
-        lost = sum(1 for i in ids if i not in recorded) + (args.tasks - len(ids))
-        stuck = sum(1 for status in recorded.values() if status < 9)
-        done = sum(1 for status in recorded.values() if status == 9)
-        ms = [statistics.median(latencies) * 1000, pct(latencies, 0.95) * 1000]
-        ms.append(pct(latencies, 0.99) * 1000)
-        rate = len(ids) / wall
-        print(
-            f"{name:<18} {workers:>7} {rate:8.1f} {ms[0]:8.0f} {ms[1]:8.0f} {ms[2]:8.0f} ", end=""
-        )
-        print(f"{done:>5} {lost:>5} {stuck:>6}")
+    for name in args.backends.split(","):
+        for download in (False, True):
+            with setup(name, args.workers) as client:
+                per_task, most = ceiling(client, args.idle)
+                wall, latencies, ids = load(client, args.tasks, args.clients, download)
+                recorded = {t["id"]: t["status"] for t in _all_tasks(client)}
+            lost = sum(1 for i in ids if i not in recorded) + (args.tasks - len(ids))
+            stuck = sum(1 for status in recorded.values() if status < 9)
+            done = sum(1 for status in recorded.values() if status == 9)
+            p50, p95 = statistics.median(latencies) * 1000, pct(latencies, 0.95) * 1000
+            rate = len(ids) / wall
+            print(f"{name:<17} {'yes' if download else 'no':>8} {rate:7.1f} {most:7.1f} "
+                  f"{rate / most:6.0%} {p50:7.0f} {p95:7.0f} {p95 / p50:7.2f} {done:>5} "
+                  f"{lost:>4} {stuck:>5}   (engine+encode idle {per_task * 1000:.0f} ms)",
+                  flush=True)  # fmt: skip
 
 
 def _all_tasks(client: brushwork.Client) -> Iterator[dict]:
