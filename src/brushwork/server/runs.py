@@ -154,6 +154,7 @@ def _record(
 ) -> dict[str, Any]:
     """Record the task and queue it; a task that cannot be recorded leaves no files behind,
     and one the queue refuses fails at once rather than wait forever."""
+    ahead = svc.store.count_waiting(app=app, owner=who)  # this key's turn comes after these
     try:
         task = svc.store.create_task(
             owner=who,
@@ -171,7 +172,7 @@ def _record(
         inputs.discard(svc, resolved.created)  # no task: nothing of it stays
         raise
     try:
-        svc.queue.enqueue(task["id"], app)
+        svc.queue.enqueue(task["id"], app, waiting=ahead)
     except Exception as exc:  # a task that never reaches a worker must not wait forever
         with contextlib.suppress(Exception):
             svc.store.fail(task["id"], storage_full("the queue") if is_storage_full(exc) else

@@ -1,6 +1,11 @@
 """The queue: which task runs next. Huey holds the order durably, on SQLite (one machine) or
 Redis (many), one queue per app, so a worker can serve some apps only (``worker --apps``).
 
+Order: within an app, a key's tasks start in the order it submitted them, and keys take
+turns: a task is queued with priority minus the number of tasks its key already has waiting
+for that app, so one key's thousand queued tasks cannot hold back another key's first one
+(Huey takes the highest priority first, in submission order among equals).
+
 The task store is the record; the queue only carries task ids. Idle workers
 block on a doorbell instead of backing off their polling, so an idle worker
 starts a task at once: a multiprocessing queue the API rings on one machine, a
@@ -16,7 +21,7 @@ from multiprocessing.queues import Queue as MPQueue
 from pathlib import Path
 from typing import Any
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisHuey, RedisHuey, SqliteHuey
 
 TASK_NAME = "brushwork.run_task"
 
@@ -52,16 +57,34 @@ class TaskQueue:
     def _queue(self, app: str) -> tuple[Huey, Any]:
         if app not in self._queues:
             name = f"brushwork:{app}"
-            huey: Huey = (
-                RedisHuey(name, url=self.where, blocking=False, results=False, utc=True)
-                if self.redis is not None
-                else SqliteHuey(name, filename=self.where, results=False, utc=True)
-            )
+            huey: Huey
+            if self.redis is not None:  # a sorted set: Redis lists have no priorities
+                huey = PriorityRedisHuey(
+                    f"brushwork-fair:{app}", url=self.where, blocking=False, results=False,
+                    utc=True,
+                )  # fmt: skip
+            else:  # Huey's SQLite queue orders by priority already
+                huey = SqliteHuey(name, filename=self.where, results=False, utc=True)
             self._queues[app] = (huey, huey.task(name=TASK_NAME)(_never_called))
+            if self.redis is not None:
+                self._move_unordered(app, name)
         return self._queues[app]
 
-    def enqueue(self, task_id: str, app: str) -> None:
-        self._queue(app)[1](task_id)
+    def _move_unordered(self, app: str, name: str) -> None:
+        """Task ids that a version before fair ordering left in the app's Redis list go to
+        the ordered queue (first come, first served among themselves): none is stranded."""
+        old = RedisHuey(name, url=self.where, blocking=False, results=False, utc=True)
+        old.task(name=TASK_NAME)(_never_called)  # as that version registered it
+        if not old.pending_count():
+            return
+        wrapper = self._queues[app][1]
+        while (message := old.dequeue()) is not None:
+            wrapper(message.args[0], priority=0)
+
+    def enqueue(self, task_id: str, app: str, waiting: int = 0) -> None:
+        """Queue ``task_id``; ``waiting``: how many tasks its key already has waiting for this
+        app (they go first; other keys' tasks interleave with them)."""
+        self._queue(app)[1](task_id, priority=-waiting)
         if self.redis is not None:  # wakes idle workers on every machine
             with self.redis.pipeline() as pipe:
                 pipe.lpush(DOORBELL, 1).ltrim(DOORBELL, 0, 999).execute()

@@ -1,0 +1,81 @@
+"""Keys take turns in an app's queue, and a key's own tasks keep their order, on SQLite and on
+Redis; task ids an older version left in Redis's unordered list are not stranded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from brushwork.tasks.queue import TASK_NAME, TaskQueue, _never_called
+from tests.conftest import Api, free_port, new_redis, start_redis
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "queue.db")
+        return
+    port = free_port()
+    proc = start_redis(port)
+    try:
+        yield new_redis(f"redis://127.0.0.1:{port}/0")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def drain(queue: TaskQueue) -> list[str]:
+    taken = []
+    while (task_id := queue.try_take()) is not None:
+        taken.append(task_id)
+    return taken
+
+
+def test_keys_take_turns_and_keep_their_own_order(where: str) -> None:
+    queue = TaskQueue(where, apps=["brushwork/studio"])
+    for i in range(4):
+        queue.enqueue(f"a{i}", "brushwork/studio", waiting=i)
+    for i in range(2):
+        queue.enqueue(f"b{i}", "brushwork/studio", waiting=i)
+    queue.enqueue("c0", "brushwork/studio", waiting=0)
+    assert drain(queue) == ["a0", "b0", "c0", "a1", "b1", "a2", "a3"]
+
+
+def test_ids_left_in_an_old_unordered_redis_list_move_to_the_ordered_queue(
+    tmp_path: Path,
+) -> None:
+    from huey import RedisHuey
+
+    port = free_port()
+    proc = start_redis(port)
+    try:
+        url = new_redis(f"redis://127.0.0.1:{port}/0")
+        old = RedisHuey("brushwork:brushwork/studio", url=url, results=False, utc=True)
+        enqueue_old = old.task(name=TASK_NAME)(_never_called)  # what that version queued
+        for task_id in ("old1", "old2"):
+            enqueue_old(task_id)
+        queue = TaskQueue(url, apps=["brushwork/studio"])
+        queue.enqueue("new1", "brushwork/studio", waiting=0)
+        assert drain(queue) == ["old1", "old2", "new1"]
+        assert old.pending_count() == 0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_busy_key_does_not_hold_back_another_keys_first_task(api: Api) -> None:
+    """Through the API, no worker running: one key queues five, another one; the second key's
+    task is taken second, not sixth."""
+    store = api.http.app.state.services.store  # type: ignore[attr-defined]
+    other = store.create_key("other")
+    ids = [api.run({"prompt": f"busy {i}"}).json()["id"] for i in range(5)]
+    quiet = api.http.post(
+        "/apps/run",
+        json={"app": "brushwork/studio", "input": {"prompt": "quiet"}},
+        headers={"Authorization": f"Bearer {other}"},
+    ).json()["id"]
+    queue = api.http.app.state.services.queue  # type: ignore[attr-defined]
+    queue.apps = ["brushwork/studio"]
+    assert drain(queue) == [ids[0], quiet, *ids[1:]]
