@@ -122,6 +122,19 @@ def test_every_style_renders_at_low_tier(style: str) -> None:
     assert np.abs(np.asarray(styled, np.int16) - np.asarray(plain, np.int16)).mean() > 3
 
 
+@pytest.mark.parametrize("quality", ["low", "medium", "high"])
+@pytest.mark.parametrize("style", ["oil painting style", "watercolour", "pixel art"])
+def test_painterly_styles_change_the_picture_visibly_at_every_tier(
+    style: str, quality: str
+) -> None:
+    """Issue 18: a style paints (mean |difference| ≥ 12/255 against the unstyled render), it
+    does not tint. Strokes, washes and a pixel grid in a small palette, not a 3/255 blur."""
+    prompt = "A cat wearing a tiny top hat"
+    (plain,) = render(prompt, 1024, 1024, seed=5, quality=quality)
+    (styled,) = render(f"{prompt}, {style}", 1024, 1024, seed=5, quality=quality)
+    assert np.abs(np.asarray(styled, np.int16) - np.asarray(plain, np.int16)).mean() >= 12
+
+
 @pytest.mark.parametrize(
     ("script_text", "font"),
     [

@@ -175,3 +175,20 @@ def test_attributions_travel_with_the_image() -> None:
 
     data = codecs.encode(Image.new("RGB", (8, 8)), "png", None, request.meta["attributions"][0])
     assert "Twemoji" in Image.open(io.BytesIO(data)).info["Copyright"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "drawn"),
+    [
+        ("A robot watering plants in a greenhouse, pencil sketch", False),
+        ("a charcoal drawing of a horse", False),
+        ("a pencil sketch of a lighthouse", False),
+        ("a pencil on a desk", True),
+        ("a box of charcoal and a lighter", True),
+    ],
+)
+def test_style_words_that_are_also_things_are_drawn_only_as_things(
+    prompt: str, drawn: bool
+) -> None:
+    phrases = " ".join(s.phrase for s in parse_subjects(prompt))
+    assert (("pencil" in phrases) or ("charcoal" in phrases)) is drawn, phrases
