@@ -131,7 +131,7 @@ def oil(c: Canvas, rng: np.random.Generator) -> Canvas:
     strokes = (strokes - strokes.mean()) / max(float(strokes.std()), 1e-6)
     weave = noise(rng, h, w, max(2, max(h, w) // 300), 1) - 0.5  # the canvas underneath
     light = 1 + 0.1 * strokes[:, :, None] + 0.04 * weave[:, :, None]
-    return np.clip(painted * light, 0, 1).astype(np.float32)
+    return np.asarray(np.clip(painted * light, 0, 1), np.float32)
 
 
 def finish(c: Canvas, rng: np.random.Generator, quality: ResolvedQuality) -> Canvas:

@@ -207,9 +207,9 @@ def parse_subjects(prompt: str) -> list[Subject]:
     text = instructions(prompt, gap=" , ")  # a quoted string ends a clause
     # style words are never subjects; "pencil" and "charcoal" only when a style word follows,
     # so they go first ("pencil sketch": once "sketch" is gone, "pencil" would be a subject)
-    words = sorted({w for ws in STYLES.values() for w in ws},
-                   key=lambda w: (w not in THING_STYLES, -len(w), w))  # fmt: skip
-    for w in words:
+    style_words = sorted({w for ws in STYLES.values() for w in ws},
+                         key=lambda w: (w not in THING_STYLES, -len(w), w))  # fmt: skip
+    for w in style_words:
         after = r"(?= (?:sketch|drawing|style|art))" if w in THING_STYLES else ""
         text = re.sub(rf"\b{re.escape(w)}\b{after}( style)?", " ", text)
     text = re.sub(r"\bin the style of\b[^,.;]*", " ", text)
