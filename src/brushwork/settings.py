@@ -226,7 +226,7 @@ class Settings(BaseSettings):
         False, description="let URL inputs and webhooks reach private addresses (operator opt-in)"
     )
     moderation_embeddings: bool = Field(
-        True, description="moderation compares prompts with an embedding model (about 10 ms a distinct prompt)"
+        True, description="moderation compares prompts with an embedding model (~10 ms a prompt)"
     )
     rate_limit_per_minute: int | None = Field(
         None,

@@ -43,6 +43,11 @@ PARSES = [
     ("a peach", [("peach", 1, None, None, None)]),  # a fruit, not a colour
     ("a cat sleeping on a sofa", [("cat", 1, None, "on", 1), ("sofa", 1, None, None, None)]),
     ("a rainy day", [("rain", 1, None, None, None)]),
+    # issue 18's held-out prompts: the scene and its surface are places, not things to draw
+    ("A red bicycle leaning against a brick wall", [("bicycle", 1, "red", None, None)]),
+    ("A lighthouse on a cliff during a storm",
+     [("lighthouse", 1, None, None, None), ("storm", 1, None, None, None)]),
+    ("a kitten on a wooden desk", [("kitten", 1, None, None, None)]),
 ]  # fmt: skip
 
 

@@ -27,6 +27,8 @@ RELATIONS = [
     ("to the right of", "right_of"),
     ("right of", "right_of"),
     ("on top of", "on"),
+    ("leaning against", "beside"),
+    ("leaning on", "beside"),
     ("in front of", "front"),
     ("sitting on", "on"),
     ("standing on", "on"),
@@ -39,6 +41,7 @@ RELATIONS = [
     ("beneath", "below"),
     ("behind", "behind"),
     ("around", "around"),
+    ("against", "beside"),
     ("wearing", "wearing"),
     ("holding", "holding"),
     ("riding", "on"),
@@ -85,6 +88,9 @@ DRAWABLE_SCENE_WORDS = {"moon", "star", "stars", "planet", "sun", "flower", "flo
 PLACES = {w for words in SCENES.values() for w in words} - DRAWABLE_SCENE_WORDS | {
     "countertop", "table", "wall", "floor", "ground", "horizon", "room", "kitchen",
     "marble", "wooden", "wood", "oak", "walnut",
+    # scenes and surfaces (issue 18): a place to paint, never an object to draw
+    "alley", "alleyway", "street", "greenhouse", "cliff", "cliffs", "harbour", "harbor",
+    "brick", "bricks", "stone", "concrete", "pavement", "sidewalk", "storefront", "desk",
 }  # fmt: skip
 IRREGULAR = {
     "mice": "mouse", "geese": "goose", "people": "person", "children": "child", "men": "man",
@@ -166,6 +172,7 @@ def _phrase(chunk: str) -> Subject | None:
     count, colour, colour_name, scale = 1, None, None, 1.0
     kept: list[str] = []
     weather: str | None = None
+    read = words  # the words of the noun phrase, up to where it ends
     for i, w in enumerate(words):
         last = i == len(words) - 1 or words[i + 1] in FILLER
         if w.isdigit():
@@ -177,15 +184,20 @@ def _phrase(chunk: str) -> Subject | None:
         elif w in SIZES:
             scale = SIZES[w]
         elif kept and w.endswith("ing") and last:
+            read = words[:i]
             break  # "a cat sleeping": what it does is not a second thing
         elif w not in FILLER and (w not in PLACES or not last and words[i + 1] not in PLACES):
             kept.append(w)  # a place word names a thing when a noun follows ("ice cream")
         elif kept and w in FILLER:
+            read = words[:i]
             break  # "an iceberg at night": the noun phrase ended
         elif w in WEATHER:
             weather = WEATHER[w]
     if not kept:
         return Subject(weather) if weather else None
+    content = [w for w in read if w not in FILLER and not w.isdigit() and w not in NUMBERS]
+    if content and content[-1] in PLACES and content[-1] not in kept:
+        return None  # "a brick wall", "a rainy alley": the scene and its surface, not a thing
     head = [w for w in kept[-3:] if len(w) > 2] or kept[-1:]
     phrase = " ".join(head[:-1] + [singular(head[-1])])
     plural = singular(head[-1]) != head[-1]
@@ -217,7 +229,7 @@ def parse_subjects(prompt: str) -> list[Subject]:
         for w in words:
             text = re.sub(rf"\b{re.escape(w)}\b", " , ", text)
     subjects: list[Subject] = []
-    for clause in re.split(r"[,;.:!?]| and | with | while ", text):
+    for clause in re.split(r"[,;.:!?]| and | with | while | during ", text):
         corner = CORNER.search(clause)
         clause = CORNER.sub(" ", clause)
         previous: int | None = None
