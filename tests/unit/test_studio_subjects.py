@@ -197,3 +197,15 @@ def test_style_words_that_are_also_things_are_drawn_only_as_things(
 ) -> None:
     phrases = " ".join(s.phrase for s in parse_subjects(prompt))
     assert (("pencil" in phrases) or ("charcoal" in phrases)) is drawn, phrases
+
+
+def test_a_hat_goes_on_the_head_not_on_a_tail_that_rises_higher() -> None:
+    """The crown of a side-view animal: the body's top, not the thin tail above it."""
+    from brushwork.engines.studio.art import crown
+
+    alpha = np.zeros((200, 200), np.float32)
+    alpha[90:170, 40:160] = 1  # the body
+    alpha[50:100, 30:90] = 1  # the head, at the left, its top at y=50
+    alpha[20:90, 150:158] = 1  # a thin tail at the right, rising to y=20
+    x, y, width = crown(alpha)
+    assert 30 <= x <= 90 and 45 <= y <= 60 and 30 <= width <= 70

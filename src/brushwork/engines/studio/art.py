@@ -127,10 +127,79 @@ def draw(
     scene: str | None,
     quality: str,
 ) -> None:
-    """Shadows first, then the art, back to front."""
+    """Shadows first, then the art, back to front. What a subject wears is fitted to the
+    top of its art first (:func:`crown`), not to the top of its box."""
     light = float(canvas.mean())
+    for i, s in enumerate(subjects):
+        if s.relation == "wearing" and s.target is not None:
+            _fit_worn(placed, i, s.target, subjects, library, light)
     for p in sorted(placed, key=lambda p: (p.z, p.box[3])):
         shadow(canvas, p, scene, quality)
         px = max(4, int(round(p.box[2] - p.box[0])))
         art = sprite(subjects[p.subject], library, px, light)
         paste(canvas, art[:, ::-1] if p.flip else art, p.box)
+
+
+EYEWEAR = {"glasses", "sunglasses", "goggles", "spectacles", "monocle"}
+NECKWEAR = {"scarf", "tie", "bowtie", "necklace", "collar", "bow", "medal", "bandana"}
+
+
+def crown(alpha: np.ndarray) -> tuple[float, float, float]:
+    """Where a hat sits on a piece of art: (x, y, width) of the top of its body, in pixels of
+    the art. The alpha is eroded by 8% of its size first, so a tail, ears or whiskers (thin)
+    are not mistaken for the head; the body's top 12% gives the width and the centre."""
+    solid = (alpha > 0.5).astype(np.uint8)
+    side = max(3, round(0.08 * alpha.shape[1]))
+    body = cv2.erode(solid, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
+    if not body.any():
+        body = solid > 0
+    if not body.any():
+        return alpha.shape[1] / 2, 0.0, alpha.shape[1] / 2
+    rows = np.nonzero(body.any(axis=1))[0]
+    top = int(rows[0])
+    band = body[top : top + max(2, round(0.12 * alpha.shape[0]))]
+    cols = np.nonzero(band.any(axis=0))[0]
+    # the top of the unshrunk art at that place: the hat rests on the head, not in it
+    x = float(cols.mean())
+    column = solid[:, int(cols.min()) : int(cols.max()) + 1].any(axis=1)
+    head = int(np.nonzero(column)[0][0]) if column.any() else top
+    return x, float(max(head, top - side)), float(cols.max() - cols.min() + 1)
+
+
+def _fit_worn(
+    placed: list[Placed], wearer: int, worn: int, subjects: list[Subject], library: Any,
+    light: float,
+) -> None:  # fmt: skip
+    """Move (and size) the worn thing's box so its art's bottom sits on the wearer's crown,
+    sunk a little into it, as wide as the head or a bit wider."""
+    under = next((p for p in placed if p.subject == wearer), None)
+    over = next((p for p in placed if p.subject == worn), None)
+    if under is None or over is None or subjects[worn].asset is None:
+        return
+    if subjects[wearer].asset is None:
+        return
+    px = max(4, int(round(under.box[2] - under.box[0])))
+    art = sprite(subjects[wearer], library, px, light)
+    alpha = art[:, ::-1, 3] if under.flip else art[:, :, 3]
+    x, y, width = crown(alpha)
+    scale = px / alpha.shape[1]
+    head_x, head_y = under.box[0] + x * scale, under.box[1] + y * scale
+    planned = over.box[2] - over.box[0]  # the layout's size for it: no larger than that
+    side = min(planned, max(width * scale * 1.25, planned * 0.6) * subjects[worn].scale)
+    hat = sprite(subjects[worn], library, max(4, int(round(side))), light)[:, :, 3] > 0.5
+    rows = np.nonzero(hat.any(axis=1))[0]
+    bottom = (rows[-1] + 1) / hat.shape[0] if len(rows) else 1.0
+    height = (rows[-1] + 1 - rows[0]) / hat.shape[0] if len(rows) else 1.0
+    head = width * scale
+    item = subjects[worn].phrase.split()[-1]
+    if item in EYEWEAR:  # across the eyes, a third of the head down
+        y0 = (
+            head_y + 0.35 * head - (rows[0] / hat.shape[0] + height / 2) * side
+            if len(rows)
+            else head_y
+        )
+    elif item in NECKWEAR:  # under the head
+        y0 = head_y + 0.85 * head - (rows[0] / hat.shape[0] if len(rows) else 0.0) * side
+    else:  # headwear: sunk into the head by a fifth of its own height
+        y0 = head_y + 0.18 * height * side - bottom * side
+    over.box = (head_x - side / 2, y0, head_x + side / 2, y0 + side)
