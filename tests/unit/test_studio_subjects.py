@@ -90,10 +90,20 @@ def test_subjects_map_to_the_art_a_person_would_pick(phrase: str, label: str) ->
     assert subject.asset["label"].endswith(label) or subject.asset["label"].startswith(label)
 
 
-def test_an_unknown_word_still_gets_art() -> None:
+def test_an_unknown_word_gets_no_art_and_the_picture_says_so() -> None:
+    """Issue 18: never a wrong object. A phrase no asset genuinely matches is not drawn, and
+    output_meta names it; where art is required (an infographic's step) it still gets one."""
     (subject,) = parse_subjects("a florbnax")
     match(subject, assets.library())
+    assert subject.asset is None
+    match(subject, assets.library(), floor=False)
     assert subject.asset is not None
+    engine = StudioEngine()
+    request = Request(mode="generate", prompt="a florbnax next to a red bicycle", width=512,
+                      height=512, n=1, quality="low", seed=3)  # fmt: skip
+    engine.run(request, lambda *a, **k: None, lambda: False)
+    assert request.meta["not_drawn"] == ["florbnax"]
+    assert [d["phrase"] for d in request.meta["drawn"]] == ["bicycle"]
 
 
 LAYOUT_PROMPTS = [p for p, _ in PARSES] + [

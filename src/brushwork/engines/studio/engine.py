@@ -201,6 +201,11 @@ def compose(
     if found and library is not None:
         for subject in found:
             subjects.match(subject, library, rng)  # near-ties vary with the seed
+        request.meta["drawn"] = [{"phrase": s.phrase, "asset": s.asset["id"]}
+                                 for s in found if s.asset is not None]  # fmt: skip
+        request.meta["not_drawn"] = [s.phrase for s in found if s.asset is None]
+        found = subjects.drawable(found)
+    if found and library is not None:
         below = (
             plan.subjects_top * native[1]
             if plan.subjects_top is not None
@@ -253,7 +258,7 @@ def _set_text(
         icons: list[Image.Image | None] = []
         for label in labels:
             subject = subjects.Subject(label.lower())
-            subjects.match(subject, library)
+            subjects.match(subject, library, floor=False)  # a step always gets an icon
             assert subject.asset is not None
             used.add(str(subject.asset["license"]))
             px = max(16, min(image.size) // 5)

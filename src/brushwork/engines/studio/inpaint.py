@@ -216,6 +216,8 @@ def place_subject(
     library = assets.library(assets_root)
     subject: Subject = found[0]
     match(subject, library, rng)
+    if subject.asset is None:  # nothing genuinely matches: the fill stays the fill
+        return rgb
     ys, xs = np.nonzero(hole)
     x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
     side = max(4, int(min(x1 - x0, y1 - y0) * 0.92))
