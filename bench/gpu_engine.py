@@ -112,6 +112,17 @@ def plain_kwargs(model: str, steps: int, size: int) -> dict[str, Any]:
     return kwargs
 
 
+def keep(
+    row: dict[str, Any], rows: list[dict[str, Any]], args: argparse.Namespace, line: str
+) -> None:
+    """A measured row: kept, printed, and written to ``--json`` at once (a cut-off run still
+    reports)."""
+    rows.append(row)
+    print(line, flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
 def bench_model(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
     device = "cuda" if args.scale == "full" else "cpu"
     size = 1024 if args.scale == "full" else 64
@@ -141,14 +152,8 @@ def bench_model(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]
             "peak_gib": peak_gib(),
             "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
         }
-        rows.append(row)
-        print(
-            f"  {variant:<16} {median / images:8.3f} s/image  (warm-up {warm:6.1f} s, "
-            f"peak {row['peak_gib']:.1f} GiB, {steps} steps)",
-            flush=True,
-        )
-        if args.json:
-            Path(args.json).write_text(json.dumps(rows, indent=1))
+        keep(row, rows, args, f"  {variant:<16} {median / images:8.3f} s/image  (warm-up "
+             f"{warm:6.1f} s, peak {row['peak_gib']:.1f} GiB, {steps} steps)")  # fmt: skip
 
     def out_of_time() -> bool:
         if time.perf_counter() > deadline:
@@ -274,14 +279,8 @@ def bench_masks(model: str, args: argparse.Namespace, rows: list[dict[str, Any]]
             "peak_gib": peak_gib(),
             "device": device,
         }
-        rows.append(row)
-        print(
-            f"  {mode:<16} {median:8.3f} s/mask   (warm-up {warm:6.1f} s, "
-            f"peak {row['peak_gib']:.1f} GiB)",
-            flush=True,
-        )
-        if args.json:
-            Path(args.json).write_text(json.dumps(rows, indent=1))
+        keep(row, rows, args, f"  {mode:<16} {median:8.3f} s/mask   (warm-up {warm:6.1f} s, "
+             f"peak {row['peak_gib']:.1f} GiB)")  # fmt: skip
 
 
 def _denoiser_name(pipe: Any) -> str:
