@@ -38,14 +38,15 @@ def check_webhook_url(url: str) -> None:
         )
 
 
-def check_room(svc: Services, app: str, who: str) -> None:
-    """Back-pressure: refuse (429) when an app's queue or a key's share of it is full."""
+def check_room(svc: Services, app: str, who: str) -> int:
+    """Back-pressure: refuse (429) when an app's queue or a key's share of it is full. Returns
+    how many of this key's tasks already wait for this app (a new one queues behind them)."""
+    for_app, for_key, ahead = svc.store.waiting_counts(app, who)
     limits = (
-        ("app", app, svc.settings.max_queued_per_app, {"app": app}),
-        ("key", who, svc.settings.max_queued_per_key, {"owner": who}),
+        ("app", for_app, svc.settings.max_queued_per_app),
+        ("key", for_key, svc.settings.max_queued_per_key),
     )
-    for kind, _, limit, where in limits:
-        waiting = svc.store.count_waiting(**where)
+    for kind, waiting, limit in limits:
         if waiting >= limit:
             raise RateLimited(
                 f"too many tasks are waiting for this {kind} ({waiting}, the limit is {limit}); "
@@ -53,6 +54,7 @@ def check_room(svc: Services, app: str, who: str) -> None:
                 retry_after=5.0,
                 code="queue_full",
             )
+    return ahead
 
 
 def submit(
@@ -76,7 +78,7 @@ def submit(
     svc.limiter.take(who)
     app = svc.settings.app_aliases.get(app, app)
     spec = svc.registry.require_available(app)
-    check_room(svc, app, who)
+    ahead = check_room(svc, app, who)
     svc.require_room("a new task")
     if spec.kind == "masks":
         if session is not None or session_timeout is not None:
@@ -87,7 +89,7 @@ def submit(
         if webhook is not None:
             check_webhook_url(webhook)  # before the input's picture is stored
         resolved = _selection(svc, who, files_base, app, raw_input)
-        return _record(svc, who, app, resolved, webhook=webhook, options=options)
+        return _record(svc, who, app, resolved, ahead, webhook=webhook, options=options)
     call = sessions.for_call(svc, who, app, session, session_timeout)
     if call is not None and isinstance(raw_input, dict) and not raw_input:
         return _open_session(svc, who, app, call, webhook, options)
@@ -111,7 +113,7 @@ def submit(
         parent_id = call.parent_id
         session_id = sessions.start(svc, who, app, call)
     return _record(
-        svc, who, app, resolved, webhook=webhook, options=options, session_id=session_id,
+        svc, who, app, resolved, ahead, webhook=webhook, options=options, session_id=session_id,
         parent_id=parent_id,
     )  # fmt: skip
 
@@ -146,15 +148,16 @@ def _record(
     who: str,
     app: str,
     resolved: inputs.Resolved,
+    ahead: int,
     *,
     webhook: str | None,
     options: dict[str, Any] | None,
     session_id: str | None = None,
     parent_id: str | None = None,
 ) -> dict[str, Any]:
-    """Record the task and queue it; a task that cannot be recorded leaves no files behind,
-    and one the queue refuses fails at once rather than wait forever."""
-    ahead = svc.store.count_waiting(app=app, owner=who)  # this key's turn comes after these
+    """Record the task and queue it behind the ``ahead`` tasks its key already has waiting
+    for ``app``; a task that cannot be recorded leaves no files behind, and one the queue
+    refuses fails at once rather than wait forever."""
     try:
         task = svc.store.create_task(
             owner=who,

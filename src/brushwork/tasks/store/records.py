@@ -291,6 +291,19 @@ class TaskRecords(Room):
         with self.engine.connect() as conn:
             return [(r.seq, r.payload) for r in conn.execute(query)]
 
+    def waiting_counts(self, app: str, owner: str) -> tuple[int, int, int]:
+        """Tasks waiting for a worker: for ``app``, for ``owner``, and for both, in one query
+        (a submission needs all three: back-pressure, and its turn in the app's queue)."""
+        for_app, for_owner = tasks.c.app == app, tasks.c.owner == owner
+        query = select(
+            func.coalesce(func.sum(case((for_app, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((for_owner, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((for_app & for_owner, 1), else_=0)), 0),
+        ).where(_in(WAITING), for_app | for_owner)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).one()
+        return int(row[0]), int(row[1]), int(row[2])
+
     def count_waiting(self, *, app: str | None = None, owner: str | None = None) -> int:
         query = select(func.count()).select_from(tasks).where(_in(WAITING))
         if app is not None:
