@@ -183,6 +183,18 @@ def run_body(params: dict[str, Any], wait: bool) -> dict[str, Any]:
     return {**params, "wait": wait}
 
 
+def expand_params(
+    image: str | Path | bytes,
+    borders: tuple[int, int, int, int],
+    prompt: str,
+    app: str,
+    input: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``run`` parameters of an outpaint: the expanded canvas and its border's mask."""
+    canvas, mask = expanded(image, borders)
+    return {"app": app, "input": {"prompt": prompt, **input, "images": [canvas], "mask": mask}}
+
+
 def expanded(image: str | Path | bytes, borders: tuple[int, int, int, int]) -> tuple[bytes, bytes]:
     """PNG bytes of ``image`` on its expanded canvas, and of the mask of the new border."""
     import io

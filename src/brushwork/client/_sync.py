@@ -69,10 +69,7 @@ class Client:
         """Outpaint (SPEC §10): ``image`` on a canvas larger by ``borders`` (left, top, right,
         bottom pixels, rounded up to an allowed size), the border filled by ``app``; the
         original pixels stay exactly. Needs Pillow (the server extra). The finished task."""
-        canvas, mask = c.expanded(image, borders)
-        params = {"app": app, "input": {"prompt": prompt, **input, "images": [canvas],
-                                         "mask": mask}}  # fmt: skip
-        return self.run(params)
+        return self.run(c.expand_params(image, borders, prompt, app, input))
 
     def session(self, app: str, *, timeout: int | None = None) -> Session:
         """A multi-pass editing session with ``app`` (SPEC §8): ``with client.session(app) as s:
