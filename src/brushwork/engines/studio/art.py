@@ -174,32 +174,26 @@ def _fit_worn(
     sunk a little into it, as wide as the head or a bit wider."""
     under = next((p for p in placed if p.subject == wearer), None)
     over = next((p for p in placed if p.subject == worn), None)
-    if under is None or over is None or subjects[worn].asset is None:
-        return
-    if subjects[wearer].asset is None:
+    if under is None or over is None or None in (subjects[wearer].asset, subjects[worn].asset):
         return
     px = max(4, int(round(under.box[2] - under.box[0])))
     art = sprite(subjects[wearer], library, px, light)
     alpha = art[:, ::-1, 3] if under.flip else art[:, :, 3]
     x, y, width = crown(alpha)
     scale = px / alpha.shape[1]
-    head_x, head_y = under.box[0] + x * scale, under.box[1] + y * scale
+    head_x, head_y, head = under.box[0] + x * scale, under.box[1] + y * scale, width * scale
     planned = over.box[2] - over.box[0]  # the layout's size for it: no larger than that
-    side = min(planned, max(width * scale * 1.25, planned * 0.6) * subjects[worn].scale)
-    hat = sprite(subjects[worn], library, max(4, int(round(side))), light)[:, :, 3] > 0.5
-    rows = np.nonzero(hat.any(axis=1))[0]
-    bottom = (rows[-1] + 1) / hat.shape[0] if len(rows) else 1.0
-    height = (rows[-1] + 1 - rows[0]) / hat.shape[0] if len(rows) else 1.0
-    head = width * scale
+    side = min(planned, max(head * 1.25, planned * 0.6) * subjects[worn].scale)
+    worn_alpha = sprite(subjects[worn], library, max(4, int(round(side))), light)[:, :, 3]
+    rows = np.nonzero((worn_alpha > 0.5).any(axis=1))[0]
+    if not len(rows):  # no visible art to fit: the layout's box stays
+        return
+    top, bottom = rows[0] / len(worn_alpha), (rows[-1] + 1) / len(worn_alpha)
     item = subjects[worn].phrase.split()[-1]
     if item in EYEWEAR:  # across the eyes, a third of the head down
-        y0 = (
-            head_y + 0.35 * head - (rows[0] / hat.shape[0] + height / 2) * side
-            if len(rows)
-            else head_y
-        )
+        y0 = head_y + 0.35 * head - (top + bottom) / 2 * side
     elif item in NECKWEAR:  # under the head
-        y0 = head_y + 0.85 * head - (rows[0] / hat.shape[0] if len(rows) else 0.0) * side
+        y0 = head_y + 0.85 * head - top * side
     else:  # headwear: sunk into the head by a fifth of its own height
-        y0 = head_y + 0.18 * height * side - bottom * side
+        y0 = head_y + (0.18 * (bottom - top) - bottom) * side
     over.box = (head_x - side / 2, y0, head_x + side / 2, y0 + side)
