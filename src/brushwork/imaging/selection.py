@@ -25,7 +25,7 @@ GRABCUT_ROUNDS = 4
 # and slow on busy pictures: it runs smaller and shorter to stay under a second
 SUBJECT_WORK, SUBJECT_ROUNDS = 224, 3
 WAND_TOLERANCES = (8, 14, 20, 28)  # a click's flood, tried from tight to loose
-POINT_ROUNDS = 2  # a click is cut twice (its colour, then the object around it): shorter cuts
+POINT_ROUNDS = 2  # a click's second cut (the object around its first) is a shorter one
 
 MODES = ("subject", "background", "point", "box", "colour", "text")
 
@@ -284,7 +284,6 @@ def _points(
     which says roughly where the object is; GrabCut then cuts inside that area, padded,
     with the clicks as sure seeds, and the parts holding an include click are kept."""
     h, w = rgb.shape[:2]
-    radius = max(2, round(min(h, w) * 0.02))
     clicks = [(min(w - 1, round(x * scale)), min(h - 1, round(y * scale)), k)
               for (x, y), k in zip(points, labels, strict=True)]  # fmt: skip
     smooth = cv2.GaussianBlur(cv2.medianBlur(_features(rgb), 5), (0, 0), 2)
@@ -303,10 +302,21 @@ def _points(
     likely = (near < _border_contrast(lab) * 100) | like
     seed = np.full((h, w), cv2.GC_BGD, np.uint8)
     seed[area] = np.where(likely[area], cv2.GC_PR_FGD, cv2.GC_PR_BGD)
+    found = _tidy(_grabcut(rgb, _mark(seed, clicks)), keep=_included(clicks))
+    return _grow_to_object(rgb, found, clicks)
+
+
+def _mark(seed: np.ndarray, clicks: list[tuple[int, int, int]]) -> np.ndarray:
+    """The clicks as sure seeds: a small disc of object (include) or background (exclude)."""
+    h, w = seed.shape
+    radius = max(2, round(min(h, w) * 0.02))
     for x, y, k in clicks:
         cv2.circle(seed, (x, y), radius, cv2.GC_FGD if k else cv2.GC_BGD, -1)
-    found = _tidy(_grabcut(rgb, seed), keep=[(x, y) for x, y, k in clicks if k])
-    return _grow_to_object(rgb, found, clicks)
+    return seed
+
+
+def _included(clicks: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    return [(x, y) for x, y, k in clicks if k]
 
 
 def _grow_to_object(
@@ -329,13 +339,11 @@ def _grow_to_object(
     seed = np.full((h, w), cv2.GC_BGD, np.uint8)
     seed[box[1] : box[3], box[0] : box[2]] = cv2.GC_PR_FGD
     seed[cv2.erode(found.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0] = cv2.GC_FGD
-    radius = max(2, round(min(h, w) * 0.02))
-    for x, y, k in clicks:
-        cv2.circle(seed, (x, y), radius, cv2.GC_FGD if k else cv2.GC_BGD, -1)
     crop = np.s_[cy0:cy1, cx0:cx1]
     grown = np.zeros_like(found)
-    grown[crop] = _grabcut(np.ascontiguousarray(rgb[crop]), seed[crop], POINT_ROUNDS)
-    grown = _tidy(grown, keep=[(x, y) for x, y, k in clicks if k])
+    grown[crop] = _grabcut(np.ascontiguousarray(rgb[crop]), _mark(seed, clicks)[crop],
+                           POINT_ROUNDS)  # fmt: skip
+    grown = _tidy(grown, keep=_included(clicks))
     return grown if grown.sum() <= 2.5 * found.sum() else found
 
 
