@@ -83,6 +83,12 @@ def toward_lab(
     return out
 
 
+def saturate(c: Canvas, amount: float) -> Canvas:
+    """Colour pushed away from its grey by ``amount`` (1 = unchanged), clipped to 0..1."""
+    grey = c.mean(axis=2, keepdims=True)
+    return np.asarray(np.clip(grey + (c - grey) * amount, 0, 1), np.float32)
+
+
 def tint(c: Canvas, colour: RGB, amount: float) -> None:
     """Pull the scene toward a colour the prompt names, keeping its light and shade."""
     lum = c.mean(axis=2, keepdims=True)

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from brushwork.contract import ResolvedQuality
-from brushwork.engines.studio.colour import Canvas, noise
+from brushwork.engines.studio.colour import Canvas, noise, saturate
 
 
 def stylise(c: Canvas, styles: list[str], rng: np.random.Generator) -> Canvas:
@@ -62,8 +62,7 @@ def pixel_art(c: Canvas) -> Canvas:
     h, w = c.shape[:2]
     cell = max(4, max(h, w) // PIXEL_GRID)
     small = cv2.resize(c, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA)
-    grey = small.mean(axis=2, keepdims=True)
-    small = np.clip(grey + (small - grey) * 1.4, 0, 1).astype(np.float32)
+    small = saturate(small, 1.4)  # console colours
     flat = small.reshape(-1, 3)
     k = min(PIXEL_PALETTE, len(flat))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 1e-3)
@@ -106,8 +105,7 @@ def oil(c: Canvas, rng: np.random.Generator) -> Canvas:
     h, w = c.shape[:2]
     radius = max(3, max(h, w) // 110)
     painted = _kuwahara(c, radius)
-    grey = painted.mean(axis=2, keepdims=True)
-    painted = np.clip(grey + (painted - grey) * 1.45, 0, 1)  # pigment is more saturated
+    painted = saturate(painted, 1.45)  # pigment is more saturated
     # the stroke field at half size (broader strokes, a quarter of the work), then lifted
     half = cv2.resize(painted.mean(axis=2), (max(1, w // 2), max(1, h // 2)),
                       interpolation=cv2.INTER_AREA)  # fmt: skip
