@@ -149,6 +149,10 @@ CONTAINERS = _wordset(
 WEATHER = {"rainy": "rain", "snowy": "snow", "stormy": "storm", "sunny": "sun",
            "foggy": "fog", "windy": "wind", "cloudy": "cloud"}  # fmt: skip
 THING_STYLES = {"pencil", "charcoal"}  # style words that are also things to draw
+# the order they are taken out of a prompt: "pencil" and "charcoal" (only when a style word
+# follows) first, since once "sketch" is gone "pencil" would be a subject; then longest first
+STYLE_WORDS = sorted({w for ws in STYLES.values() for w in ws},
+                     key=lambda w: (w not in THING_STYLES, -len(w), w))  # fmt: skip
 
 
 # Nouns whose first word would otherwise read as a colour, a place or a size.
@@ -218,11 +222,7 @@ def composition(prompt: str) -> str | None:
 def parse_subjects(prompt: str) -> list[Subject]:
     """The subjects in order of mention, with count, colour, size and relations."""
     text = instructions(prompt, gap=" , ")  # a quoted string ends a clause
-    # style words are never subjects; "pencil" and "charcoal" only when a style word follows,
-    # so they go first ("pencil sketch": once "sketch" is gone, "pencil" would be a subject)
-    style_words = sorted({w for ws in STYLES.values() for w in ws},
-                         key=lambda w: (w not in THING_STYLES, -len(w), w))  # fmt: skip
-    for w in style_words:
+    for w in STYLE_WORDS:  # style words are never subjects
         after = r"(?= (?:sketch|drawing|style|art))" if w in THING_STYLES else ""
         text = re.sub(rf"\b{re.escape(w)}\b{after}( style)?", " ", text)
     text = re.sub(r"\bin the style of\b[^,.;]*", " ", text)
