@@ -171,10 +171,14 @@ def main() -> None:
                   f"{hit:>4}/{len(scores):<4} {statistics.median(seconds):>9.3f} "
                   f"{max(seconds):>8.3f}  IoU ≥ {TARGETS[mode]}, < 1 s")  # fmt: skip
             if mode == "subject":  # the same scores, split by what is behind the object
-                for plain in (True, False):
-                    part = [s for s, c in zip(scores, cases, strict=True)
-                            if (c.backdrop in TEXTURES) == plain]  # fmt: skip
-                    label = "texture backdrop" if plain else "backdrop with a subject"
+                splits = [(lambda c: c.backdrop in TEXTURES, "texture backdrop"),
+                          (lambda c: c.backdrop not in TEXTURES, "backdrop with a subject"),
+                          (lambda c: c.blurred, "blurred backdrop"),
+                          (lambda c: not c.blurred, "sharp backdrop"),
+                          (lambda c: c.blurred or c.backdrop in TEXTURES,
+                           "blurred or texture backdrop")]  # fmt: skip
+                for belongs, label in splits:
+                    part = [s for s, c in zip(scores, cases, strict=True) if belongs(c)]
                     if part:
                         print(f"{'':<6}   {label:<24} median {statistics.median(part):.3f} "
                               f"worst {min(part):.3f} ({len(part)} cases)")  # fmt: skip

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -59,6 +60,17 @@ def test_the_same_picture_gives_the_same_mask_whatever_ran_before() -> None:
     selection.select(picture, "box", box=[20, 20, 200, 180])
     selection.select(photo(200, 200, seed=3), "subject")
     assert np.array_equal(selection.select(picture, "subject"), first)
+
+
+def test_the_subject_is_what_is_in_focus_when_the_backdrop_is_not() -> None:
+    """A shallow depth of field: the same colours inside and out, only the sharpness differs.
+    Without the focus cue the cut found nothing of it (IoU 0.0)."""
+    sharp = np.asarray(photo(640, 480, seed=4)).astype(np.float32)
+    soft = cv2.GaussianBlur(sharp, (0, 0), 6)
+    yy, xx = np.mgrid[0:480, 0:640]
+    truth = ((xx - 420) / 110.0) ** 2 + ((yy - 200) / 80.0) ** 2 < 1
+    picture = Image.fromarray(np.where(truth[..., None], sharp, soft).astype(np.uint8))
+    assert iou(selection.select(picture, "subject"), truth) > 0.75
 
 
 def test_background_is_the_rest() -> None:

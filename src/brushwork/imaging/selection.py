@@ -24,6 +24,8 @@ GRABCUT_ROUNDS = 4
 # the subject's cut has no clicks or box to bound it, so GrabCut's graph is all uncertain
 # and slow on busy pictures: it runs smaller and shorter to stay under a second
 SUBJECT_WORK, SUBJECT_ROUNDS = 224, 3
+FOCUS_WORK, FOCUS_SHARE = 448, 0.4
+FOCUS_DECISIVE, FOCUS_FLOOR = 0.5, 0.5  # when it decides, and where focus ends
 WAND_TOLERANCES = (8, 14, 20, 28)  # a click's flood, tried from tight to loose
 POINT_ROUNDS = 2  # a click's second cut (the object around its first) is a shorter one
 
@@ -66,7 +68,7 @@ def select(
     small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                        interpolation=cv2.INTER_AREA)  # fmt: skip
     if mode in ("subject", "background"):
-        chosen = _subject(small)
+        chosen = _subject(small, _focus(rgb, small.shape[:2]))
         if mode == "background":
             chosen = ~chosen
     elif mode == "box":
@@ -240,7 +242,32 @@ def _separation(described: np.ndarray, found: np.ndarray) -> float:
     return float((gap / spread).sum())
 
 
-def _subject(rgb: np.ndarray) -> np.ndarray:
+def _focus(rgb: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, float]:
+    """Where the picture is in focus, in [0, 1] at ``shape``, and how much that says: near 1
+    when the border is soft and something inside is sharp (a shallow depth of field), near 0
+    when everything is equally sharp (the cue then tells nothing)."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, FOCUS_WORK / max(h, w))
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA).astype(np.float32)  # fmt: skip
+    detail = np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=3))
+    reach = max(1, round(max(gray.shape) / 64))
+    detail = cv2.dilate(detail, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+    detail = cv2.GaussianBlur(detail, (0, 0), 2 * reach)
+    detail = cv2.resize(detail, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    top = float(np.percentile(detail, 95))
+    if top <= 1e-6:
+        return np.zeros(shape[:2], np.float32), 0.0
+    sharp = np.clip(detail / top, 0, 1)
+    t = max(2, round(min(shape[:2]) * 0.04))
+    border = np.concatenate([sharp[:t].ravel(), sharp[-t:].ravel(),
+                             sharp[:, :t].ravel(), sharp[:, -t:].ravel()])  # fmt: skip
+    weight = float(np.clip(1 - np.median(border) / 0.35, 0, 1))
+    return np.asarray(sharp, np.float32), weight
+
+
+def _subject(rgb: np.ndarray, focus: tuple[np.ndarray, float] | None = None) -> np.ndarray:
     lab = _lab(rgb)
     h, w = lab.shape[:2]
     contrast = _border_contrast(lab)
@@ -248,6 +275,10 @@ def _subject(rgb: np.ndarray) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
     centre = np.exp(-(((xx - w / 2) / (0.5 * w)) ** 2 + ((yy - h / 2) / (0.5 * h)) ** 2))
     score = (0.7 * contrast + 0.3 * saliency) * (0.6 + 0.4 * centre)
+    if focus is not None:
+        sharp, weight = focus
+        share = FOCUS_SHARE * weight
+        score = (1 - share) * score + share * sharp
     threshold, _ = cv2.threshold(
         (score * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
     )
@@ -258,7 +289,10 @@ def _subject(rgb: np.ndarray) -> np.ndarray:
     for side in (np.s_[:edge], np.s_[-edge:]):
         seed[side] = np.where(seed[side] == cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD)
         seed[:, side] = np.where(seed[:, side] == cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD)
-    return _best_parts(_grabcut(rgb, seed, SUBJECT_ROUNDS), score, margin=0.8)
+    found = _grabcut(rgb, seed, SUBJECT_ROUNDS)
+    if focus is not None and focus[1] >= FOCUS_DECISIVE:
+        found &= focus[0] > FOCUS_FLOOR  # a soft backdrop: what is out of focus is not it
+    return _best_parts(found, score, margin=0.8)
 
 
 def _box(rgb: np.ndarray, box: tuple[float, ...], scale: float) -> np.ndarray:
