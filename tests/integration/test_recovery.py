@@ -167,3 +167,19 @@ def test_every_status_change_is_published_requeue_and_create_included(api: Api) 
     seen.clear()
     assert not store.requeue(task_id, "gone-worker", "again\n")  # nothing held: no change
     assert seen == []
+
+
+@pytest.mark.parametrize("queued", [True, False])
+def test_a_new_task_is_answered_as_the_store_reads_it(api: Api, queued: bool) -> None:
+    """``create_task`` answers the row its own write read back (no second query when it
+    queues): the same as reading the task afterwards, column for column."""
+    store = api.worker.store
+    made = store.create_task(
+        owner="o", app="brushwork/studio", input={"prompt": "x", "n": 2},
+        file_ids={"images": ["f1"], "mask": None}, options={"previews": 1}, queued=queued,
+    )  # fmt: skip
+    assert made == store.get_task(made["id"])
+    assert made["status"] == int(TaskStatus.QUEUED if queued else TaskStatus.RECEIVED)
+    assert [e["status"] for _, e in store.events_after(made["id"], 0)] == (
+        [1, 2] if queued else [1]
+    )

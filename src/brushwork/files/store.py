@@ -168,7 +168,7 @@ class LocalFileStore(Blobs):
         return self._path(file_id).read_bytes()
 
     def response(self, record: FileRecord) -> Response:
-        return FileResponse(
+        return _WholeFileResponse(
             self._path(record.id),
             media_type=record.content_type,
             filename=record.filename,
@@ -179,6 +179,13 @@ class LocalFileStore(Blobs):
         import shutil
 
         return shutil.disk_usage(self.root).free
+
+
+class _WholeFileResponse(FileResponse):
+    """Starlette's file response reads 64 KiB per trip to a thread: a 1024² PNG took about 16
+    of them, a fifth of the API's busy time per task. A picture is read in one or a few."""
+
+    chunk_size = 1024 * 1024
 
 
 class S3FileStore(Blobs):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
@@ -31,6 +32,17 @@ from brushwork.tasks.store.tables import (
 )
 
 log = logging.getLogger("brushwork.store")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Tasks waiting for a worker: for the app, for the key; and a new task's turn."""
+
+    for_app: int
+    for_owner: int
+    turn: int
+
+
 _NOT_TERMINAL = tasks.c.status.notin_([int(s) for s in TERMINAL])
 
 
@@ -56,24 +68,52 @@ class TaskRecords(Room):
     ) -> bool:
         """The one way a task changes: (insert ``new``, then) update it where ``where`` holds,
         append its event, commit, publish. False, changing nothing, when ``where`` fails."""
+        row = self._write_row(
+            task_id, values, where=where, log=log, output=output, error=error, preview=preview,
+            new=new,
+        )  # fmt: skip
+        return row is not None
+
+    def _write_row(
+        self,
+        task_id: str,
+        values: dict[str, Any],
+        *,
+        where: tuple[ColumnElement[bool], ...] = (),
+        log: str | None = None,
+        output: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        preview: dict[str, Any] | None = None,
+        new: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """:meth:`_write`, answering what the update read back in the same statement: the
+        whole row after an insert (what :meth:`create_task` answers), else its status and
+        progress; ``{}`` for an insert alone, None when ``where`` failed."""
         if log:
             values = {**values, "logs": tasks.c.logs + log}
+        written: dict[str, Any] = {}
         with self.engine.begin() as conn:
             if new is not None:
                 conn.execute(insert(tasks).values(**new))
                 self._event(conn, task_id, TaskStatus(new["status"]), 0, new["logs"])
             if values:
-                query = update(tasks).where(tasks.c.id == task_id, *where).values(**values)
-                if conn.execute(query).rowcount == 0:
-                    return False  # nothing was written (``new`` always comes with a match)
-                row = conn.execute(
-                    select(tasks.c.status, tasks.c.progress).where(tasks.c.id == task_id)
-                ).one()
-                self._event(
-                    conn, task_id, TaskStatus(row.status), row.progress, log, output, error, preview
+                back = list(tasks.c) if new is not None else [tasks.c.status, tasks.c.progress]
+                query = (
+                    update(tasks)
+                    .where(tasks.c.id == task_id, *where)
+                    .values(**values)
+                    .returning(*back)
                 )
+                row = conn.execute(query).mappings().first()
+                if row is None:
+                    return None  # nothing was written (``new`` always comes with a match)
+                written = dict(row)
+                self._event(
+                    conn, task_id, TaskStatus(written["status"]), written["progress"], log,
+                    output, error, preview,
+                )  # fmt: skip
         self._changed(task_id)
-        return True
+        return written
 
     def _changed(self, task_id: str) -> None:
         if self.on_change is not None:
@@ -95,6 +135,7 @@ class TaskRecords(Room):
         log: str = "",
         options: dict[str, Any] | None = None,
         queued: bool = False,
+        turn: int | None = None,
     ) -> dict[str, Any]:
         """Record a task (status 1) and, with ``queued``, queue it (2) in the same commit."""
         now = time.time()
@@ -114,11 +155,14 @@ class TaskRecords(Room):
             "webhook_attempts": [],
             "attempts": 0,
             "options": options or {},
+            "turn": turn,
             "created_at": now,
             "updated_at": now,
         }
-        self._write(task_id, {"status": int(TaskStatus.QUEUED)} if queued else {}, new=row)
-        task = self.get_task(task_id)
+        written = self._write_row(
+            task_id, {"status": int(TaskStatus.QUEUED)} if queued else {}, new=row
+        )
+        task = written or self.get_task(task_id)
         assert task is not None
         return task
 
@@ -291,18 +335,25 @@ class TaskRecords(Room):
         with self.engine.connect() as conn:
             return [(r.seq, r.payload) for r in conn.execute(query)]
 
-    def waiting_counts(self, app: str, owner: str) -> tuple[int, int, int]:
-        """Tasks waiting for a worker: for ``app``, for ``owner``, and for both, in one query
-        (a submission needs all three: back-pressure, and its turn in the app's queue)."""
+    def waiting_counts(self, app: str, owner: str) -> Waiting:
+        """What waits for a worker, for ``app`` and for ``owner``, and the turn a new task of
+        ``owner`` for ``app`` takes, in one query (a submission needs them all: back-pressure,
+        and its place in the app's queue)."""
         for_app, for_owner = tasks.c.app == app, tasks.c.owner == owner
+        turn = func.coalesce(tasks.c.turn, 0)
         query = select(
             func.coalesce(func.sum(case((for_app, 1), else_=0)), 0),
             func.coalesce(func.sum(case((for_owner, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((for_app & for_owner, 1), else_=0)), 0),
+            func.min(case((for_app, turn))),
+            func.max(case((for_app & for_owner, turn))),
         ).where(_in(WAITING), for_app | for_owner)
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
-        return int(row[0]), int(row[1]), int(row[2])
+        now, last = row[2], row[3]
+        # the round now being served, or the one after this key's last waiting task
+        return Waiting(
+            int(row[0]), int(row[1]), max(int(now or 0), -1 if last is None else last + 1)
+        )
 
     def count_waiting(self, *, app: str | None = None, owner: str | None = None) -> int:
         query = select(func.count()).select_from(tasks).where(_in(WAITING))
