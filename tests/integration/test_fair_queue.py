@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from brushwork.contract import TaskStatus
 from brushwork.tasks.queue import TASK_NAME, TaskQueue, _never_called
 from tests.conftest import Api, free_port, new_redis, start_redis
 
@@ -36,10 +37,10 @@ def drain(queue: TaskQueue) -> list[str]:
 def test_keys_take_turns_and_keep_their_own_order(where: str) -> None:
     queue = TaskQueue(where, apps=["brushwork/studio"])
     for i in range(4):
-        queue.enqueue(f"a{i}", "brushwork/studio", waiting=i)
+        queue.enqueue(f"a{i}", "brushwork/studio", turn=i)
     for i in range(2):
-        queue.enqueue(f"b{i}", "brushwork/studio", waiting=i)
-    queue.enqueue("c0", "brushwork/studio", waiting=0)
+        queue.enqueue(f"b{i}", "brushwork/studio", turn=i)
+    queue.enqueue("c0", "brushwork/studio", turn=0)
     assert drain(queue) == ["a0", "b0", "c0", "a1", "b1", "a2", "a3"]
 
 
@@ -57,7 +58,7 @@ def test_ids_left_in_an_old_unordered_redis_list_move_to_the_ordered_queue(
         for task_id in ("old1", "old2"):
             enqueue_old(task_id)
         queue = TaskQueue(url, apps=["brushwork/studio"])
-        queue.enqueue("new1", "brushwork/studio", waiting=0)
+        queue.enqueue("new1", "brushwork/studio", turn=0)
         assert drain(queue) == ["old1", "old2", "new1"]
         assert old.pending_count() == 0
     finally:
@@ -79,3 +80,57 @@ def test_a_busy_key_does_not_hold_back_another_keys_first_task(api: Api) -> None
     queue = api.http.app.state.services.queue  # type: ignore[attr-defined]
     queue.apps = ["brushwork/studio"]
     assert drain(queue) == [ids[0], quiet, *ids[1:]]
+
+
+def test_a_keys_order_holds_while_its_tasks_start_between_submissions(api: Api) -> None:
+    """One key, tasks starting while it submits more (a closed loop): a task queued behind
+    others still goes before a later one. With priority minus the key's waiting count, the
+    task queued behind two (-2) went after one submitted when only one waited (-1)."""
+    store = api.http.app.state.services.store  # type: ignore[attr-defined]
+    queue = api.http.app.state.services.queue  # type: ignore[attr-defined]
+    queue.apps = ["brushwork/studio"]
+    ids = [api.run({"prompt": f"loop {i}"}).json()["id"] for i in range(3)]
+    for _ in range(2):  # two start: only ids[2] waits
+        task_id = queue.try_take()
+        assert store.update(task_id, status=TaskStatus.PREPARING, worker="w")
+    later = api.run({"prompt": "loop 3"}).json()["id"]
+    other = store.create_key("other")
+    first_of_other = api.http.post(
+        "/apps/run",
+        json={"app": "brushwork/studio", "input": {"prompt": "other"}},
+        headers={"Authorization": f"Bearer {other}"},
+    ).json()["id"]
+    # the other key's first task takes the turn being served: right behind ids[2]
+    assert drain(queue) == [ids[2], first_of_other, later]
+
+
+def test_tasks_queued_before_turns_existed_go_first(tmp_path: Path) -> None:
+    """A store written by revision 0003 (before ``turn``), with a task still waiting, opens
+    at the new revision: the old task counts as round 0 and a new one queues behind it."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from brushwork.tasks.migrations import config
+    from brushwork.tasks.store import Store
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg = config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        conn.execute(
+            text(
+                "INSERT INTO tasks (id, owner, app, status, input, files, logs, progress, "
+                "attempts, options, webhook_attempts, created_at, updated_at) VALUES "
+                "('old', 'o', 'brushwork/studio', 2, '{\"prompt\": \"x\"}', '{}', '', 0, 0, "
+                "'{}', '[]', 1.0, 1.0)"
+            )
+        )
+    engine.dispose()
+    store = Store(url)
+    old = store.get_task("old")
+    assert old is not None and old["turn"] is None and old["input"] == {"prompt": "x"}
+    waiting = store.waiting_counts("brushwork/studio", "o")
+    assert (waiting.for_app, waiting.for_owner, waiting.turn) == (1, 1, 1)
+    assert store.waiting_counts("brushwork/studio", "someone else").turn == 0

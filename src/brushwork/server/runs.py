@@ -40,21 +40,21 @@ def check_webhook_url(url: str) -> None:
 
 def check_room(svc: Services, app: str, who: str) -> int:
     """Back-pressure: refuse (429) when an app's queue or a key's share of it is full. Returns
-    how many of this key's tasks already wait for this app (a new one queues behind them)."""
-    for_app, for_key, ahead = svc.store.waiting_counts(app, who)
+    the turn a new task of this key takes in this app's queue (tasks/queue.py)."""
+    waiting = svc.store.waiting_counts(app, who)
     limits = (
-        ("app", for_app, svc.settings.max_queued_per_app),
-        ("key", for_key, svc.settings.max_queued_per_key),
+        ("app", waiting.for_app, svc.settings.max_queued_per_app),
+        ("key", waiting.for_owner, svc.settings.max_queued_per_key),
     )
-    for kind, waiting, limit in limits:
-        if waiting >= limit:
+    for kind, count, limit in limits:
+        if count >= limit:
             raise RateLimited(
-                f"too many tasks are waiting for this {kind} ({waiting}, the limit is {limit}); "
+                f"too many tasks are waiting for this {kind} ({count}, the limit is {limit}); "
                 "retry when some have finished",
                 retry_after=5.0,
                 code="queue_full",
             )
-    return ahead
+    return waiting.turn
 
 
 def submit(
@@ -78,7 +78,7 @@ def submit(
     svc.limiter.take(who)
     app = svc.settings.app_aliases.get(app, app)
     spec = svc.registry.require_available(app)
-    ahead = check_room(svc, app, who)
+    turn = check_room(svc, app, who)
     svc.require_room("a new task")
     if spec.kind == "masks":
         if session is not None or session_timeout is not None:
@@ -89,7 +89,7 @@ def submit(
         if webhook is not None:
             check_webhook_url(webhook)  # before the input's picture is stored
         resolved = _selection(svc, who, files_base, app, raw_input)
-        return _record(svc, who, app, resolved, ahead, webhook=webhook, options=options)
+        return _record(svc, who, app, resolved, turn, webhook=webhook, options=options)
     call = sessions.for_call(svc, who, app, session, session_timeout)
     if call is not None and isinstance(raw_input, dict) and not raw_input:
         return _open_session(svc, who, app, call, webhook, options)
@@ -113,7 +113,7 @@ def submit(
         parent_id = call.parent_id
         session_id = sessions.start(svc, who, app, call)
     return _record(
-        svc, who, app, resolved, ahead, webhook=webhook, options=options, session_id=session_id,
+        svc, who, app, resolved, turn, webhook=webhook, options=options, session_id=session_id,
         parent_id=parent_id,
     )  # fmt: skip
 
@@ -148,16 +148,16 @@ def _record(
     who: str,
     app: str,
     resolved: inputs.Resolved,
-    ahead: int,
+    turn: int,
     *,
     webhook: str | None,
     options: dict[str, Any] | None,
     session_id: str | None = None,
     parent_id: str | None = None,
 ) -> dict[str, Any]:
-    """Record the task and queue it behind the ``ahead`` tasks its key already has waiting
-    for ``app``; a task that cannot be recorded leaves no files behind, and one the queue
-    refuses fails at once rather than wait forever."""
+    """Record the task and queue it in its ``turn`` (:func:`check_room`); a task that cannot
+    be recorded leaves no files behind, and one the queue refuses fails at once rather than
+    wait forever."""
     try:
         task = svc.store.create_task(
             owner=who,
@@ -170,12 +170,13 @@ def _record(
             log=resolved.log,
             options=dict(options or {}),
             queued=True,
+            turn=turn,
         )
     except Exception:
         inputs.discard(svc, resolved.created)  # no task: nothing of it stays
         raise
     try:
-        svc.queue.enqueue(task["id"], app, waiting=ahead)
+        svc.queue.enqueue(task["id"], app, turn=turn)
     except Exception as exc:  # a task that never reaches a worker must not wait forever
         with contextlib.suppress(Exception):
             svc.store.fail(task["id"], storage_full("the queue") if is_storage_full(exc) else

@@ -39,7 +39,7 @@ def recover(
         if task["attempts"] < MAX_ATTEMPTS and store.requeue(
             task["id"], task["worker"], f"re-queued: {why}\n"
         ):
-            queue.enqueue(task["id"], task["app"])
+            queue.enqueue(task["id"], task["app"], turn=task.get("turn") or 0)
             requeued += 1
             continue
         message = f"{why} while this task was running, on its last attempt; run it again"

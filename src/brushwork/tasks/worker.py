@@ -234,7 +234,7 @@ class Worker:
         """Back to the end of the queue until the session's earlier calls have ended (a short
         pause first, so an idle worker does not spin on it)."""
         time.sleep(min(0.2, self.settings.queue_poll_seconds))
-        self.queue.enqueue(task["id"], task["app"])
+        self.queue.enqueue(task["id"], task["app"], turn=task.get("turn") or 0)
 
     def _session_call_ended(self, task: dict[str, Any]) -> None:
         status = self.store.status_of(task["id"])

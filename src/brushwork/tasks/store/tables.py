@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import JSON, Column, Engine, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Engine, Float, Index, Integer, MetaData, String, Table, Text
 
 from brushwork.contract import TaskStatus
 
@@ -47,6 +47,7 @@ tasks = Table(
     Column("engine_seconds", Float),  # measured by the worker, for /metrics
     Column("encode_seconds", Float),
     Column("options", JSON, nullable=False, default=dict),  # internal: {"previews": n}
+    Column("turn", Integer),  # its round in the app's queue (keys take turns: tasks/queue.py)
     Column("webhook", Text),
     Column("webhook_state", String(16), index=True),  # pending | delivered | failed
     Column("webhook_next_at", Float),
@@ -56,6 +57,7 @@ tasks = Table(
     Column("started_at", Float),
     Column("completed_at", Float),
     Column("deleted_at", Float),  # a tombstone: deleted, kept until its webhook is delivered
+    Index("ix_tasks_status_app", "status", "app"),  # what waits for an app, at each submission
 )
 
 task_events = Table(
