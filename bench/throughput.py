@@ -4,14 +4,17 @@ PostgreSQL + Redis, with and without downloading each image.
     python bench/throughput.py [--tasks 240] [--clients 16] [--workers 2]
 
 Each configuration gets a fresh data directory (and fresh PostgreSQL/Redis servers from
-Debian's packages, started here on loopback). First, idle, one client runs ``--idle`` tasks
-one after another: the median of their engine + encode seconds (``output_meta.timings``,
-single-threaded, so CPU seconds) gives the ceiling, cores ÷ that, the rate at which the
-machine could make these pictures if nothing else cost anything. Then ``--clients`` SDK
-clients in threads run the tasks (1024x1024 studio, low quality, distinct prompts) in a
-closed loop, each waiting for its task (and downloading its image, in the "download"
-rows); afterwards every task is checked: lost = never recorded, stuck = not finished.
-Prints tasks per second, the share of the ceiling, latency percentiles and p95 ÷ p50.
+Debian's packages, started here on loopback). The ceiling: in this process with nothing else
+running, the very pictures of the load are made and encoded one after another, before the
+loads and again after them (a shared host's speed drifts by a fifth within minutes); cores ÷
+their mean CPU seconds is the rate at which the machine could make these pictures if nothing
+else cost anything. Then, after a few warm-up tasks, ``--clients`` SDK clients in threads run
+the tasks (1024x1024 studio, low quality, distinct prompts, the default moderation) in a
+closed loop, each waiting for its task (and downloading its image, in the "download" rows);
+afterwards every task is checked: lost = never recorded, stuck = not finished. Prints tasks
+per second, the share of the ceiling, the share of the machine's CPU that went to pictures
+during the load (the workers' own engine + encode CPU seconds, ``output_meta.timings``),
+latency percentiles and p95 ÷ p50.
 """
 
 from __future__ import annotations
@@ -110,54 +113,78 @@ def _nothing() -> Iterator[str]:
     yield ""
 
 
-def ceiling(client: brushwork.Client, idle: int) -> tuple[float, float]:
-    """(seconds of engine + encode per task, measured idle, median; tasks/s the cores allow)."""
+def inputs(tasks: int, clients: int) -> list[list[tuple[str, int]]]:
+    """Each closed-loop client's (prompt, seed) pairs: distinct prompts, the same every run."""
+    per = [tasks // clients + (1 if i < tasks % clients else 0) for i in range(clients)]
+    return [[(f"load {sum(per[:c]) + i}", i) for i in range(n)] for c, n in enumerate(per)]
+
+
+def ceiling(tasks: int, clients: int) -> tuple[float, float]:
+    """(CPU seconds of engine + encode per task, the mean over exactly the load's pictures;
+    tasks/s the cores allow), measured in this process with nothing else running and the
+    math libraries on one thread as in a worker. Measured instead as the median of 8 idle tasks
+    through each fresh server, the same 8 pictures gave 64 to 234 ms in one run (the server's
+    start-up work overlapping them), and other pictures than the load's."""
+    from brushwork.cpu import one_math_thread
+    from brushwork.engines.base import Request
+    from brushwork.engines.studio import StudioEngine
+    from brushwork.imaging import codecs
+
+    one_math_thread()
+    engine = StudioEngine()
+    engine.load()
     spent = []
-    for i in range(idle):
-        task = client.run(
-            {"app": "brushwork/studio",
-             "input": {"prompt": f"idle {i}", "quality": "low", "seed": 1000 + i}}
-        )  # fmt: skip
-        timings = task["output"]["output_meta"]["timings"]
-        spent.append(timings["engine_s"] + timings["encode_s"])
-    per_task = statistics.median(spent[1:] if len(spent) > 2 else spent)  # the first warms up
+    for prompt, seed in (pair for mine in inputs(tasks, clients) for pair in mine):
+        request = Request(mode="generate", prompt=prompt, width=1024, height=1024, n=1,
+                          quality="low", seed=seed)  # fmt: skip
+        started = time.process_time()
+        image = engine.run(request, lambda *a, **k: None, lambda: False)[0]
+        codecs.encode(image, "png", credit="; ".join(request.meta.get("attributions") or []))
+        spent.append(time.process_time() - started)
+    per_task = statistics.fmean(spent)
     return per_task, (os.cpu_count() or 1) / per_task
+
+
+def warm_up(client: brushwork.Client, workers: int) -> None:
+    """A few tasks first: the API's moderation model and each worker's engine load once."""
+    for i in range(2 * workers):
+        client.run({"app": "brushwork/studio", "input": {"prompt": f"warm {i}", "quality": "low"}})
 
 
 def load(
     client: brushwork.Client, tasks: int, clients: int, download: bool = False
-) -> tuple[float, list[float], list[str]]:
+) -> tuple[float, list[float], list[str], list[float]]:
     latencies: list[float] = []
     ids: list[str] = []
+    pictures: list[float] = []  # the workers' CPU seconds of engine + encode, per task
     lock = threading.Lock()
     base_url, key = client.base_url, client._http.headers.get("authorization", "")[7:]
 
-    def one_client(count: int, offset: int) -> None:
-        with brushwork.inference(base_url=base_url, api_key=key, timeout=300) as mine:
-            for i in range(count):
+    def one_client(mine: list[tuple[str, int]]) -> None:
+        with brushwork.inference(base_url=base_url, api_key=key, timeout=300) as sdk:
+            for prompt, seed in mine:
                 started = time.perf_counter()
-                task = mine.run(
+                task = sdk.run(
                     {
                         "app": "brushwork/studio",
-                        "input": {"prompt": f"load {offset + i}", "quality": "low", "seed": i},
+                        "input": {"prompt": prompt, "quality": "low", "seed": seed},
                     }
                 )
                 if download:
-                    mine.files.download(task["output"]["images"][0]["uri"])
+                    sdk.files.download(task["output"]["images"][0]["uri"])
+                timings = task["output"]["output_meta"]["timings"]
                 with lock:
                     latencies.append(time.perf_counter() - started)
                     ids.append(task["id"])
+                    pictures.append(timings["engine_cpu_s"] + timings["encode_cpu_s"])
 
-    per = [tasks // clients + (1 if i < tasks % clients else 0) for i in range(clients)]
-    threads = [
-        threading.Thread(target=one_client, args=(n, sum(per[:i]))) for i, n in enumerate(per)
-    ]
+    threads = [threading.Thread(target=one_client, args=(m,)) for m in inputs(tasks, clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - started, latencies, ids
+    return time.perf_counter() - started, latencies, ids, pictures
 
 
 def pct(values: list[float], q: float) -> float:
@@ -170,31 +197,44 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=240)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--idle", type=int, default=8, help="idle tasks for the ceiling")
     parser.add_argument("--backends", default="embedded,postgresql+redis")
     args = parser.parse_args()
     print(f"{args.tasks} tasks (1024x1024 studio, low) from {args.clients} closed-loop SDK "
           f"clients, {args.workers} workers, {os.cpu_count()} cores\n")  # fmt: skip
-    cols = ("backend", "download", "tasks/s", "ceiling", "share", "p50 ms", "p95 ms",
-            "p95/p50", "done", "lost", "stuck")  # fmt: skip
-    head = "{:<17} {:>8} {:>7} {:>7} {:>6} {:>7} {:>7} {:>7} {:>5} {:>4} {:>5}".format(*cols)
-    print(head)
-    print("-" * len(head))
+    cols = ("backend", "download", "tasks/s", "ceiling", "share", "pictures", "p50 ms",
+            "p95 ms", "p95/p50", "done", "lost", "stuck")  # fmt: skip
+    head = "{:<17} {:>8} {:>7} {:>7} {:>6} {:>8} {:>7} {:>7} {:>7} {:>5} {:>4} {:>5}".format(*cols)
+    cores = os.cpu_count() or 1
+    before = ceiling(args.tasks, args.clients)[0]  # measured again after the loads: the
+    rows = []  # machine's speed drifts by a fifth between minutes on a shared host
     for name in args.backends.split(","):
         for download in (False, True):
             with setup(name, args.workers) as client:
-                per_task, most = ceiling(client, args.idle)
-                wall, latencies, ids = load(client, args.tasks, args.clients, download)
+                warm_up(client, args.workers)
+                wall, latencies, ids, pictures = load(client, args.tasks, args.clients, download)
                 recorded = {t["id"]: t["status"] for t in _all_tasks(client)}
             lost = sum(1 for i in ids if i not in recorded) + (args.tasks - len(ids))
             stuck = sum(1 for status in recorded.values() if status < 9)
             done = sum(1 for status in recorded.values() if status == 9)
             p50, p95 = statistics.median(latencies) * 1000, pct(latencies, 0.95) * 1000
-            rate = len(ids) / wall
-            print(f"{name:<17} {'yes' if download else 'no':>8} {rate:7.1f} {most:7.1f} "
-                  f"{rate / most:6.0%} {p50:7.0f} {p95:7.0f} {p95 / p50:7.2f} {done:>5} "
-                  f"{lost:>4} {stuck:>5}   (engine+encode idle {per_task * 1000:.0f} ms)",
-                  flush=True)  # fmt: skip
+            in_load = sum(pictures) / (cores * wall)
+            rows.append((name, download, len(ids) / wall, in_load, p50, p95, done, lost, stuck))
+            print(f"  {name}, download {download}: done", flush=True)
+    after = ceiling(args.tasks, args.clients)[0]
+    per_task = (before + after) / 2
+    most = cores / per_task
+    print(f"\nceiling: {cores} cores / {per_task * 1000:.1f} ms of engine + encode CPU per task "
+          f"(the mean over these {args.tasks} pictures, made idle in this process: "
+          f"{before * 1000:.1f} ms before the loads, {after * 1000:.1f} ms after) "
+          f"= {most:.1f} tasks/s")  # fmt: skip
+    print("share = tasks/s ÷ ceiling; pictures = the workers' engine + encode CPU seconds "
+          "during the load ÷ (cores × its wall time)\n")  # fmt: skip
+    print(head)
+    print("-" * len(head))
+    for name, download, rate, in_load, p50, p95, done, lost, stuck in rows:
+        print(f"{name:<17} {'yes' if download else 'no':>8} {rate:7.1f} {most:7.1f} "
+              f"{rate / most:6.0%} {in_load:8.0%} {p50:7.0f} {p95:7.0f} {p95 / p50:7.2f} "
+              f"{done:>5} {lost:>4} {stuck:>5}")  # fmt: skip
 
 
 def _all_tasks(client: brushwork.Client) -> Iterator[dict]:
