@@ -1,4 +1,5 @@
-"""A contact sheet of 24 varied studio prompts, to look at.
+"""A contact sheet of 24 varied studio prompts, to look at (every held-out prompt that issue 18
+opens with among them).
 
     python bench/gallery.py [--out out/gallery.png] [--size 512] [--quality medium]
 
@@ -27,21 +28,21 @@ PROMPTS = [
     'An infographic with three labelled steps: "Plan", "Build", "Ship"',
     "Three red balloons above a house in a meadow",
     "Two penguins on an iceberg at night",
-    "A dog to the left of a bicycle in a park",
+    "A robot watering plants in a greenhouse, pencil sketch",
     'A poster that says "Summer Sale" with a blue sailboat on the ocean',
     "A rocket in the top right corner over a city at night",
     "A fox in a snowy forest, watercolor",
     "A robot holding a flower, pixel art",
     "A cup of coffee and a croissant on a wooden table",
-    'A neon sign that says "Late Night Ramen"',
-    "A flat illustration of a camper van in the desert",
+    'A retro neon sign in a rainy alley saying "Late Night Ramen"',
+    "A red bicycle leaning against a brick wall",
     'A poster in Chinese that says "春节快乐" with red lanterns',
     'A social post in Arabic that says "مرحبا بالعالم"',
     'A Bengali title "শুভ নববর্ষ" over a field of sunflowers',
     "Four stars around a crescent moon in space",
-    "A vintage photo of a steam locomotive in the mountains",
+    "A mountain lake with pine trees and a wooden canoe, morning fog",
     "A pencil sketch of an owl on a branch",
-    "A giant pizza in front of a tiny house",
+    "A lighthouse on a cliff during a storm",
     'A birthday card that says "Happy 30th, Sam!" with a cake and balloons',
 ]
 

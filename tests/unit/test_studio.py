@@ -64,7 +64,8 @@ def test_parse_reads_colour_scene_style_and_text_colour() -> None:
     assert "watercolour" in parsed.styles
     assert parsed.text_colour == COLOURS["gold"]
     assert parse('a poster "Blue Night"').colours == []  # quoted words are text, not wishes
-    assert parse("a storefront in a city at night").scene == "city"
+    assert parse("a storefront in a city at night").scene == "storefront"  # a place (issue 18)
+    assert parse("a storefront in a city at night").light == "night"
     assert parse("stars over the desert").scene == "night"
 
 

@@ -42,11 +42,10 @@ PARSES = [
     ("an ice cream cone", [("ice cream cone", 1, None, None, None)]),
     ("a peach", [("peach", 1, None, None, None)]),  # a fruit, not a colour
     ("a cat sleeping on a sofa", [("cat", 1, None, "on", 1), ("sofa", 1, None, None, None)]),
-    ("a rainy day", [("rain", 1, None, None, None)]),
+    ("a rainy day", []),  # the weather is painted over the scene, not drawn (issue 18)
     # issue 18's held-out prompts: the scene and its surface are places, not things to draw
     ("A red bicycle leaning against a brick wall", [("bicycle", 1, "red", None, None)]),
-    ("A lighthouse on a cliff during a storm",
-     [("lighthouse", 1, None, None, None), ("storm", 1, None, None, None)]),
+    ("A lighthouse on a cliff during a storm", [("lighthouse", 1, None, None, None)]),
     ("a kitten on a wooden desk", [("kitten", 1, None, None, None)]),
 ]  # fmt: skip
 

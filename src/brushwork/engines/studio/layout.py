@@ -18,7 +18,10 @@ OVERLAPPING = {"on", "wearing", "holding", "front", "behind"}
 ATTACHED = {"on", "above", "wearing", "holding", "around", "front"}  # placed by another's box
 CARRIED = {"wearing", "holding"}  # "A wearing B": B is placed on A (the target moves)
 MAX_COPIES = 6
-GROUNDED_SCENES = {"meadow", "desert", "snow", "forest", "mountain", "city", "studio", "ocean"}
+GROUNDED_SCENES = {
+    "meadow", "desert", "snow", "forest", "mountain", "city", "studio", "ocean",
+    "alley", "wall", "beach", "greenhouse", "room", "kitchen", "desk", "storefront",
+}  # fmt: skip
 
 
 @dataclass

@@ -61,11 +61,32 @@ COLOURS: dict[str, RGB] = {
 # more specific scenes come first ("a city at night" is a city scene, which has its own dusk).
 SCENES: dict[str, tuple[str, ...]] = {
     "bokeh": ("bokeh", "fairy lights", "string lights", "blurred lights"),
+    # places (issue 18) before the broad scenes whose words they share ("a rainy alley in
+    # the city" is an alley; "a mountain lake" is a lake under hills)
+    "alley": ("alley", "alleyway", "alleys", "back street", "backstreet", "side street"),
+    "wall": (
+        "brick wall",
+        "brick walls",
+        "stone wall",
+        "graffiti wall",
+        "concrete wall",
+        "wall of bricks",
+        "bricks",
+        "brickwork",
+    ),
+    "storefront": ("storefront", "shopfront", "shop front", "shop window", "bakery front"),
+    "greenhouse": ("greenhouse", "glasshouse", "conservatory", "hothouse"),
+    "kitchen": ("kitchen", "kitchen counter", "kitchen table"),
+    "desk": ("desk", "office desk", "workspace", "workbench"),
+    "room": ("room", "bedroom", "living room", "interior", "indoors", "library", "attic"),
+    "cliff": ("cliff", "cliffs", "clifftop", "sea cliff", "headland", "cliffside"),
+    "lake": ("lake", "lakeside", "pond", "loch", "reservoir", "still water"),
+    "beach": ("beach", "seaside", "shore", "shoreline", "sandy beach", "tropical beach"),
     "sunset": ("sunset", "sunrise", "dusk", "dawn", "golden hour", "twilight"),
-    "city": ("city", "skyline", "urban", "downtown", "street", "buildings", "storefront"),
+    "city": ("city", "skyline", "urban", "downtown", "street", "buildings"),
     "night": ("night", "starry", "stars", "moon", "midnight", "nocturnal"),
     "space": ("space", "galaxy", "nebula", "cosmos", "planet", "outer space"),
-    "ocean": ("ocean", "sea", "beach", "waves", "lake", "coast", "shore", "water"),
+    "ocean": ("ocean", "sea", "waves", "coast", "water", "harbour", "harbor"),
     "snow": ("snow", "winter", "snowy", "ice", "frozen", "arctic"),
     "forest": ("forest", "woods", "jungle", "trees", "tree"),
     "mountain": ("mountain", "mountains", "hills", "peak", "alps", "valley"),
@@ -73,6 +94,14 @@ SCENES: dict[str, tuple[str, ...]] = {
     "meadow": ("meadow", "field", "grass", "garden", "park", "countryside", "flowers"),
     "studio": ("studio", "product", "countertop", "marble", "backdrop", "portrait"),
     "sky": ("sky", "clouds", "cloudy", "cloud", "blue sky", "daylight"),
+}
+
+# Weather painted as layers over the scene (weather.py), never drawn as an icon.
+WEATHER: dict[str, tuple[str, ...]] = {
+    "storm": ("storm", "stormy", "thunderstorm", "thunder", "lightning", "tempest"),
+    "rain": ("rain", "rainy", "raining", "drizzle", "downpour", "rainfall", "rainstorm"),
+    "snow": ("snowing", "snowfall", "falling snow", "blizzard", "snowflakes", "snowstorm"),
+    "fog": ("fog", "foggy", "mist", "misty", "haze", "hazy"),
 }
 
 STYLES: dict[str, tuple[str, ...]] = {
@@ -115,6 +144,7 @@ class Parsed:
     text_colour: RGB | None = None
     surface: str | None = None
     light: str | None = None
+    weather: list[str] = field(default_factory=list)
 
 
 def quoted_strings(prompt: str) -> list[str]:
@@ -146,9 +176,30 @@ def parse(prompt: str) -> Parsed:
         None,
     )
     styles = [name for name, words in STYLES.items() if any(_contains(rest, w) for w in words)]
-    surface = _first(SURFACES, rest)
+    surface = _surface(rest)
     light = _first(LIGHTS, rest)
-    return Parsed(prompt, quoted, colours, scene, styles, _text_colour(rest), surface, light)
+    weather = [name for name, words in WEATHER.items() if any(_contains(rest, w) for w in words)]
+    return Parsed(
+        prompt, quoted, colours, scene, styles, _text_colour(rest), surface, light, weather
+    )
+
+
+# what a surface word must qualify to be the ground the subject stands on: "a wooden table",
+# "on marble"; "a wooden canoe" is a canoe made of wood, not a table under the lake
+_SURFACE_NOUNS = (
+    r"table|tables|tabletop|countertop|counter|worktop|desk|floor|floorboards|surface|board|"
+    r"shelf|bench|slab|deck|top|plank|planks|background|backdrop"
+)
+
+
+def _surface(text: str) -> str | None:
+    for name, words in SURFACES.items():
+        for word in words:
+            w = re.escape(word)
+            if re.search(rf"\b{w}\s+(?:[a-z]+\s+)?(?:{_SURFACE_NOUNS})\b|\bon\s+(?:the\s+)?{w}\b",
+                         text):  # fmt: skip
+                return name
+    return None
 
 
 def _first(table: dict[str, tuple[str, ...]], text: str) -> str | None:

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from brushwork.contract import ResolvedQuality
+from brushwork.engines.studio import places, weather
 from brushwork.engines.studio.colour import (
     Canvas,
     gradient,
@@ -239,7 +240,10 @@ SCENE_PAINTERS = {
     "city": _scene_city,
     "meadow": _scene_meadow,
     "studio": _scene_studio,
+    **places.PAINTERS,
 }
+# Weather named with no place: the sky it falls from, over open ground.
+WEATHER_SCENES = {"storm": "ocean", "rain": "city", "snow": "snow", "fog": "forest"}
 
 
 def abstract(c: Canvas, rng: np.random.Generator, colours: list[RGB]) -> None:
@@ -264,13 +268,17 @@ def background(
     scale = BACKGROUND_SCALE[quality]
     pw, ph = max(16, int(w * scale)), max(16, int(h * scale))
     c: Canvas = np.zeros((ph, pw, 3), np.float32)
-    if parsed.scene is None:
+    scene = parsed.scene
+    if scene is None and parsed.weather:
+        scene = WEATHER_SCENES[parsed.weather[0]]
+    if scene is None:
         abstract(c, rng, parsed.colours)
     else:
-        SCENE_PAINTERS[parsed.scene](c, rng)
+        SCENE_PAINTERS[scene](c, rng)
         if parsed.colours:
             tint(c, parsed.colours[0], 0.35)
     c = np.clip(c, 0, 1)
+    weather.apply(c, rng, parsed.weather)
     if (pw, ph) != (w, h):
         c = cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.clip(c, 0, 1)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from brushwork.engines.studio.prompt import COLOURS, RGB, SCENES, STYLES, instructions
+from brushwork.engines.studio.prompt import WEATHER as WEATHER_WORDS
 
 NUMBERS = {
     "a": 1, "an": 1, "one": 1, "single": 1, "lone": 1, "two": 2, "pair": 2, "couple": 2,
@@ -91,6 +92,8 @@ PLACES = {w for words in SCENES.values() for w in words} - DRAWABLE_SCENE_WORDS 
     # scenes and surfaces (issue 18): a place to paint, never an object to draw
     "alley", "alleyway", "street", "greenhouse", "cliff", "cliffs", "harbour", "harbor",
     "brick", "bricks", "stone", "concrete", "pavement", "sidewalk", "storefront", "desk",
+    # weather is painted over the scene (weather.py), never drawn as a thing
+    *(w for words in WEATHER_WORDS.values() for w in words), "weather", "shower", "showers",
 }  # fmt: skip
 IRREGULAR = {
     "mice": "mouse", "geese": "goose", "people": "person", "children": "child", "men": "man",
@@ -146,8 +149,6 @@ CONTAINERS = _wordset(
     group herd flock school pack swarm family bouquet
     """
 )
-WEATHER = {"rainy": "rain", "snowy": "snow", "stormy": "storm", "sunny": "sun",
-           "foggy": "fog", "windy": "wind", "cloudy": "cloud"}  # fmt: skip
 THING_STYLES = {"pencil", "charcoal"}  # style words that are also things to draw
 # the order they are taken out of a prompt: "pencil" and "charcoal" (only when a style word
 # follows) first, since once "sketch" is gone "pencil" would be a subject; then longest first
@@ -176,7 +177,6 @@ def _phrase(chunk: str) -> Subject | None:
                 words = ["two", *words]
     count, colour, colour_name, scale = 1, None, None, 1.0
     kept: list[str] = []
-    weather: str | None = None
     read = words  # the words of the noun phrase, up to where it ends
     for i, w in enumerate(words):
         last = i == len(words) - 1 or words[i + 1] in FILLER
@@ -196,10 +196,8 @@ def _phrase(chunk: str) -> Subject | None:
         elif kept and w in FILLER:
             read = words[:i]
             break  # "an iceberg at night": the noun phrase ended
-        elif w in WEATHER:
-            weather = WEATHER[w]
     if not kept:
-        return Subject(weather) if weather else None
+        return None  # "a rainy day": the weather is painted over the scene, not drawn
     content = [w for w in read if w not in FILLER and not w.isdigit() and w not in NUMBERS]
     if content and content[-1] in PLACES and content[-1] not in kept:
         return None  # "a brick wall", "a rainy alley": the scene and its surface, not a thing

@@ -1,0 +1,328 @@
+"""Painted places (issue 18): the scenes a prompt sets its subject in — an alley, a brick
+wall, a beach, a lake under a treeline, a cliff over the sea, a greenhouse, a room, a
+kitchen, a desk, a storefront — each a procedural painter on a float RGB canvas in 0..1,
+like scenes.py's.
+
+They are built from a few honest devices: one-point perspective for walls, floors and
+ground; value noise for texture; mirrored, blurred and rippled copies for reflections on
+water and wet ground. The subject is composed on top, standing on the place's ground.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from brushwork.engines.studio.colour import Canvas, gradient, noise, rgb
+from brushwork.engines.studio.prompt import RGB
+
+
+def _fill(c: Canvas, points: list[tuple[float, float]], colour: RGB | np.ndarray) -> None:
+    """A polygon given in fractions of the canvas, filled with one colour."""
+    h, w = c.shape[:2]
+    pts = np.array([[x * w, y * h] for x, y in points], np.int32)
+    value = rgb(colour) if isinstance(colour, tuple) else colour
+    cv2.fillPoly(c, [pts], tuple(float(v) for v in value), lineType=cv2.LINE_AA)
+
+
+def _glow(c: Canvas, light: Canvas, spread: float, strength: float) -> None:
+    """Add ``light`` to the canvas, blurred into a glow (bloom) as well as sharp."""
+    sigma = max(1.0, spread * max(c.shape[:2]))
+    c += light + cv2.GaussianBlur(light, (0, 0), sigma) * strength
+
+
+def _reflect(
+    c: Canvas, line: float, darken: float, ripple: float, rng: np.random.Generator
+) -> None:
+    """Below ``line`` (a fraction of the height), a mirrored copy of what is above it, darker,
+    stretched and broken by horizontal ripples: water, or wet ground."""
+    h, w = c.shape[:2]
+    top = int(line * h)
+    depth = h - top
+    if top <= 0 or depth <= 0:
+        return
+    rows = np.clip(top - 1 - (np.arange(depth) * top / max(depth, 1)).astype(int), 0, top - 1)
+    mirror = c[rows].copy()
+    wave = (noise(rng, depth, w, 6, octaves=2) - 0.5) * ripple * w
+    xs = np.clip(np.arange(w)[None, :] + wave, 0, w - 1).astype(np.float32)
+    ys = np.repeat(np.arange(depth, dtype=np.float32)[:, None], w, axis=1)
+    mirror = cv2.remap(mirror, xs, ys, cv2.INTER_LINEAR)
+    mirror = cv2.GaussianBlur(mirror, (0, 0), sigmaX=0.5, sigmaY=max(1.0, 0.006 * h))
+    c[top:] = c[top:] * darken * 0.35 + mirror * darken
+
+
+def alley(c: Canvas, rng: np.random.Generator) -> None:
+    """A narrow brick alley in one-point perspective: walls closing on a slit of sky, lit
+    windows and a lamp, and wet ground that reflects them."""
+    h, w = c.shape[:2]
+    vx, vy = rng.uniform(0.44, 0.56), rng.uniform(0.42, 0.5)
+    c[:] = gradient(h, w, [(0, (40, 48, 78)), (vy, (95, 100, 130)), (1, (30, 30, 40))])
+    gap = rng.uniform(0.05, 0.09)
+    brick = np.array(rgb((120, 60, 45)))
+    for side in (-1, 1):
+        edge = 0.0 if side < 0 else 1.0
+        near, far = (edge, vx + side * gap)
+        _fill(c, [(near, -0.05), (far, vy - 0.16), (far, vy + 0.06), (near, 1.05)],
+              brick * (0.55 if side < 0 else 0.7))  # fmt: skip
+        # mortar courses converge on the vanishing point; joints close up with distance
+        for k in np.linspace(-0.05, 1.05, 18):
+            y_far = vy - 0.16 + (k + 0.05) / 1.1 * 0.22
+            p0 = (int(near * w), int(k * h))
+            p1 = (int(far * w), int(y_far * h))
+            cv2.line(c, p0, p1, (0.16, 0.1, 0.09), max(1, w // 400), cv2.LINE_AA)
+        for t in 1 - np.geomspace(1, 0.05, 14):
+            x = near + (far - near) * t
+            top_y, bottom_y = -0.05 + (vy - 0.11) * t, 1.05 + (vy + 0.01 - 1.05) * t
+            cv2.line(c, (int(x * w), int(top_y * h)), (int(x * w), int(bottom_y * h)),
+                     (0.16, 0.1, 0.09), max(1, w // 500), cv2.LINE_AA)  # fmt: skip
+    texture = noise(rng, h, w, 60, octaves=2)[:, :, None]
+    c *= 0.85 + 0.3 * texture
+    light = np.zeros_like(c)
+    for _ in range(int(rng.integers(3, 6))):  # lit windows, warm
+        side = rng.choice([-1, 1])
+        t = rng.uniform(0.1, 0.6)
+        x = (0.0 if side < 0 else 1.0) + (vx + side * gap - (0.0 if side < 0 else 1.0)) * t
+        y = rng.uniform(0.1, 0.35) + (vy - 0.2) * t
+        size = 0.06 * (1 - t)
+        _fill(light, [(x - size / 2, y), (x + size / 2, y), (x + size / 2, y + size * 1.3),
+                      (x - size / 2, y + size * 1.3)], (255, 190, 110))  # fmt: skip
+    lamp = (vx + rng.choice([-1, 1]) * gap * 1.6, vy - 0.08)
+    cv2.circle(light, (int(lamp[0] * w), int(lamp[1] * h)), max(2, w // 90),
+               tuple(float(v) for v in rgb((255, 225, 160))), -1, cv2.LINE_AA)  # fmt: skip
+    _glow(c, light * 0.9, 0.03, 1.2)
+    ground = vy + 0.06
+    _fill(c, [(0, 1.05), (vx - gap, ground), (vx + gap, ground), (1, 1.05)], (28, 28, 34))
+    _reflect(c, ground, 0.8, 0.01, rng)
+    # the ground itself: wet asphalt darkening towards the viewer, a puddle sheen
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    c *= 1 - 0.35 * np.clip((ys - ground) / (1 - ground), 0, 1) * (ys > ground)
+
+
+def wall(c: Canvas, rng: np.random.Generator) -> None:
+    """A brick wall seen square on, in running bond with mortar and weathered bricks, the
+    pavement in front of it."""
+    h, w = c.shape[:2]
+    foot = rng.uniform(0.76, 0.82)
+    base = np.array(rgb((150, 70, 50)), np.float32)
+    c[:] = 0.78 * np.array([0.8, 0.77, 0.72], np.float32)  # mortar
+    course = max(4, h // 22)
+    length = course * 2 + course // 2
+    gap = max(1, course // 7)
+    for row, y in enumerate(range(0, int(foot * h), course)):
+        for x in range(-(row % 2) * length // 2, w, length):
+            colour = base * rng.uniform(0.7, 1.15) + rng.normal(0, 0.03, 3).astype(np.float32)
+            cv2.rectangle(c, (x + gap, y + gap), (x + length - gap, y + course - gap),
+                          tuple(float(v) for v in np.clip(colour, 0, 1)), -1)  # fmt: skip
+    c *= 0.82 + 0.3 * noise(rng, h, w, 50, octaves=3)[:, :, None]  # weathering
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    pavement = gradient(h, w, [(foot, (150, 150, 150)), (1, (105, 105, 108))])
+    pavement *= 0.85 + 0.3 * noise(rng, h, w, 45, octaves=2)[:, :, None]
+    c[:] = np.where(ys > foot, pavement, c)
+    shade = np.clip(1 - (foot - ys) * 6, 0, 1) * (ys <= foot)  # the wall darkens at its foot
+    c *= 1 - 0.25 * shade
+
+
+def beach(c: Canvas, rng: np.random.Generator) -> None:
+    h, w = c.shape[:2]
+    horizon = rng.uniform(0.4, 0.48)
+    shore = horizon + rng.uniform(0.16, 0.22)
+    c[:] = gradient(h, w, [(0, (70, 145, 220)), (horizon, (200, 228, 245)),
+                           (horizon + 0.001, (40, 140, 180)), (shore, (90, 190, 200))])  # fmt: skip
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    sand = gradient(h, w, [(0, (240, 220, 180)), (1, (215, 185, 140))])
+    edge = shore + 0.015 * (noise(rng, 1, w, 5)[0] - 0.5)
+    wet = np.clip((ys - edge[None, :]) * h / 3, 0, 1)[:, :, None]
+    c[:] = c * (1 - wet) + sand * wet * (0.85 + 0.15 * noise(rng, h, w, 80, 2)[:, :, None])
+    foam = np.exp(-(((ys - edge[None, :]) * h / (0.006 * h)) ** 2))[:, :, None]
+    c[:] = c * (1 - foam * 0.8) + foam * 0.8
+    darker = np.clip((ys - edge[None, :]) * 25, 0, 1) * np.clip(1 - (ys - edge[None, :]) * 12, 0, 1)
+    c *= 1 - 0.18 * darker[:, :, None]  # the wet band of sand the wave just left
+
+
+def lake(c: Canvas, rng: np.random.Generator) -> None:
+    """A still lake: distant hills, a treeline of pines, and their reflection."""
+    h, w = c.shape[:2]
+    shore = rng.uniform(0.5, 0.58)
+    c[:] = gradient(h, w, [(0, (95, 150, 210)), (shore, (215, 230, 235))])
+    line = noise(rng, 1, w, 3)[0]
+    hills = shore - 0.12 - 0.08 * line
+    ys = np.arange(h, dtype=np.float32)[:, None] / h
+    cover = np.clip((ys - hills[None, :]) * h, 0, 1)[:, :, None]
+    c[:] = c * (1 - cover) + rgb((120, 140, 160)) * cover
+    for layer, colour in enumerate(((45, 85, 65), (25, 60, 40))):
+        base = shore - 0.01 * (1 - layer)
+        for x in rng.uniform(-0.02, 1.02, 60 + layer * 30):
+            tall = rng.uniform(0.05, 0.13) * (1 + 0.3 * layer)
+            half = tall * 0.22
+            _fill(c, [(x, base - tall), (x - half, base + 0.002), (x + half, base + 0.002)],
+                  colour)  # fmt: skip
+    _reflect(c, shore, 0.78, 0.004, rng)
+    c[int(shore * h) :] += rgb((20, 40, 60)) * 0.3  # the water's own colour
+
+
+def cliff(c: Canvas, rng: np.random.Generator) -> None:
+    """A cliff falling to the sea: headland on one side, horizon, surf at its foot."""
+    h, w = c.shape[:2]
+    horizon = rng.uniform(0.45, 0.52)
+    c[:] = gradient(h, w, [(0, (80, 130, 200)), (horizon, (205, 225, 240)),
+                           (horizon + 0.001, (45, 100, 150)), (1, (20, 55, 95))])  # fmt: skip
+    left = rng.random() < 0.5
+    reach = rng.uniform(0.45, 0.6)
+    top = horizon - rng.uniform(0.02, 0.08)
+    ridge = top + 0.05 * (noise(rng, 1, 64, 4)[0] - 0.5)
+    xs = np.linspace(0, reach, 64)
+    face = [(x if left else 1 - x, y) for x, y in zip(xs, ridge, strict=True)]
+    foot = [(reach + 0.05 if left else 1 - reach - 0.05, 1.05), (0 if left else 1, 1.05)]
+    _fill(c, face + foot, (95, 85, 75))
+    rock = noise(rng, h, w, 30, octaves=4)[:, :, None]
+    mask = np.zeros((h, w), np.float32)
+    pts = np.array([[x * w, y * h] for x, y in face + foot], np.int32)
+    cv2.fillPoly(mask, [pts], 1.0)
+    c[:] = c * (1 - mask[:, :, None] * 0.35) + c * mask[:, :, None] * 0.35 * (0.6 + rock)
+    grass = [(x, y - 0.012) for x, y in face] + [(x, y + 0.02) for x, y in reversed(face)]
+    _fill(c, grass, (90, 130, 60))
+    surf = np.zeros((h, w), np.float32)
+    cv2.line(surf, (int((reach + 0.02 if left else 1 - reach - 0.02) * w), int(0.98 * h)),
+             (int((reach - 0.02 if left else 1 - reach + 0.02) * w), int(0.7 * h)),
+             1.0, max(2, w // 60))  # fmt: skip
+    surf = cv2.GaussianBlur(surf, (0, 0), max(1.0, w / 80)) * noise(rng, h, w, 20)
+    c[:] = c * (1 - surf[:, :, None]) + surf[:, :, None] * 0.95
+
+
+def greenhouse(c: Canvas, rng: np.random.Generator) -> None:
+    """Inside a glasshouse: bright panes in a white frame under a pitched roof, plants on
+    benches along both sides."""
+    h, w = c.shape[:2]
+    c[:] = gradient(h, w, [(0, (200, 225, 230)), (0.6, (225, 240, 230)), (1, (120, 110, 95))])
+    frame = (0.93, 0.95, 0.93)
+    vx, vy = 0.5, 0.42
+    for k in np.linspace(0, 1, 9):  # roof and wall ribs converging on the far gable
+        for y0 in (0.0, 1.0):
+            cv2.line(c, (int(k * w), int(y0 * h)), (int((vx + (k - 0.5) * 0.3) * w), int(vy * h)),
+                     frame, max(1, w // 250), cv2.LINE_AA)  # fmt: skip
+    for t in 1 - np.geomspace(1, 0.08, 8):
+        y_top, y_bottom = vy * t, 1 + (vy - 1) * t
+        x_left, x_right = 0.35 * t, 1 - 0.35 * t
+        cv2.rectangle(c, (int(x_left * w), int(y_top * h)), (int(x_right * w), int(y_bottom * h)),
+                      frame, max(1, w // 300))  # fmt: skip
+    leaves = np.zeros_like(c)
+    for side in (0, 1):
+        for _ in range(70):
+            t = rng.uniform(0, 0.85)
+            x = (0.04 + 0.3 * t) if side == 0 else (0.96 - 0.3 * t)
+            x += rng.normal(0, 0.03)
+            y = 0.8 - 0.3 * t + rng.normal(0, 0.04)
+            size = (1 - t) * rng.uniform(0.015, 0.04)
+            colour = rgb((int(rng.uniform(30, 90)), int(rng.uniform(110, 170)),
+                          int(rng.uniform(40, 80))))  # fmt: skip
+            cv2.ellipse(leaves, (int(x * w), int(y * h)), (int(size * w * 1.6), int(size * h)),
+                        float(rng.uniform(0, 180)), 0, 360, tuple(float(v) for v in colour), -1,
+                        cv2.LINE_AA)  # fmt: skip
+    filled = (leaves.max(axis=2) > 0)[:, :, None]
+    c[:] = np.where(filled, leaves, c)
+    _fill(c, [(0.3, 0.78), (0.7, 0.78), (1.05, 1.05), (-0.05, 1.05)], (150, 135, 110))  # a path
+
+
+def room(c: Canvas, rng: np.random.Generator) -> None:
+    """A room: a plain wall with a window letting in daylight, a wooden floor in perspective."""
+    h, w = c.shape[:2]
+    floor = rng.uniform(0.66, 0.72)
+    wall = rgb((int(rng.uniform(200, 235)), int(rng.uniform(190, 220)), int(rng.uniform(170, 200))))
+    c[:] = wall * gradient(h, w, [(0, (215, 215, 215)), (floor, (255, 255, 255))])
+    x0 = rng.uniform(0.1, 0.6)
+    _fill(c, [(x0, 0.12), (x0 + 0.28, 0.12), (x0 + 0.28, 0.5), (x0, 0.5)], (235, 240, 245))
+    sky = gradient(h, w, [(0.13, (120, 180, 235)), (0.49, (200, 225, 245))])
+    win = np.zeros((h, w), np.float32)
+    cv2.rectangle(win, (int((x0 + 0.015) * w), int(0.135 * h)),
+                  (int((x0 + 0.265) * w), int(0.485 * h)), 1.0, -1)  # fmt: skip
+    cv2.line(win, (int((x0 + 0.14) * w), 0), (int((x0 + 0.14) * w), h), 0.0, max(1, w // 120))
+    c[:] = c * (1 - win[:, :, None]) + sky * win[:, :, None]
+    wood = gradient(h, w, [(floor, (150, 100, 60)), (1, (110, 70, 40))])
+    grain = noise(rng, h, w, 40, octaves=2)
+    grain = cv2.resize(cv2.resize(grain, (w, max(1, h // 12))), (w, h))[:, :, None]
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    below = ys > floor
+    c[:] = np.where(below, wood * (0.8 + 0.4 * grain), c)
+    for k in np.linspace(-1.5, 2.5, 22):  # floorboards converging on the room's centre
+        cv2.line(c, (int(k * w), h), (int((0.5 + (k - 0.5) * 0.3) * w), int(floor * h)),
+                 (0.3, 0.2, 0.12), max(1, w // 500), cv2.LINE_AA)  # fmt: skip
+    cv2.rectangle(
+        c, (0, int(floor * h) - max(2, h // 80)), (w, int(floor * h)), (0.9, 0.9, 0.88), -1
+    )
+    patch = np.zeros((h, w), np.float32)  # the window's light on the floor
+    corners = [(x0 + 0.02, floor + 0.01), (x0 + 0.3, floor + 0.01), (x0 + 0.45, 0.98),
+               (x0 - 0.05, 0.98)]  # fmt: skip
+    pts = np.array([[x * w, y * h] for x, y in corners], np.int32)
+    cv2.fillPoly(patch, [pts], 1.0)
+    c += cv2.GaussianBlur(patch, (0, 0), max(1.0, w / 60))[:, :, None] * 0.18
+
+
+def kitchen(c: Canvas, rng: np.random.Generator) -> None:
+    """A kitchen wall of white subway tiles over a countertop."""
+    h, w = c.shape[:2]
+    counter = rng.uniform(0.64, 0.7)
+    c[:] = gradient(h, w, [(0, (225, 228, 230)), (counter, (245, 246, 246))])
+    tile_h = max(3, h // 28)
+    tile_w = tile_h * 2
+    for row, y in enumerate(range(0, int(counter * h), tile_h)):
+        cv2.line(c, (0, y), (w, y), (0.72, 0.74, 0.76), max(1, h // 500))
+        for x in range(-(row % 2) * tile_w // 2, w, tile_w):
+            cv2.line(c, (x, y), (x, y + tile_h), (0.72, 0.74, 0.76), max(1, h // 500))
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    top = gradient(h, w, [(counter, (70, 70, 75)), (1, (40, 40, 44))])
+    c[:] = np.where(ys > counter, top * (0.9 + 0.2 * noise(rng, h, w, 50, 2)[:, :, None]), c)
+    cv2.line(c, (0, int(counter * h)), (w, int(counter * h)), (0.85, 0.85, 0.86), max(1, h // 200))
+
+
+def desk(c: Canvas, rng: np.random.Generator) -> None:
+    """A desk top of grained wood against a muted wall, lit from one side."""
+    h, w = c.shape[:2]
+    edge = rng.uniform(0.58, 0.66)
+    c[:] = gradient(h, w, [(0, (120, 130, 140)), (edge, (175, 180, 185))])
+    grain = noise(rng, h, w, 30, octaves=3)
+    grain = cv2.resize(cv2.resize(grain, (max(1, w // 8), h)), (w, h))
+    wood = gradient(h, w, [(edge, (160, 110, 70)), (1, (120, 80, 48))])
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    stripes = 0.85 + 0.3 * np.sin(grain * 40)[:, :, None] * 0.5
+    c[:] = np.where(ys > edge, wood * stripes, c)
+    xs = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    side = rng.choice([0.0, 1.0])
+    c *= 0.8 + 0.3 * (1 - np.abs(xs - side))
+
+
+def storefront(c: Canvas, rng: np.random.Generator) -> None:
+    """A shop's facade: painted wall, a striped awning, a wide window glowing from inside, a
+    door, and the pavement in front."""
+    h, w = c.shape[:2]
+    paint = rgb((int(rng.uniform(40, 200)), int(rng.uniform(60, 160)), int(rng.uniform(60, 160))))
+    c[:] = paint * gradient(h, w, [(0, (200, 200, 200)), (0.8, (255, 255, 255))])
+    stripe = rgb((235, 235, 230))
+    awning_top, awning_bottom = 0.2, 0.32
+    for i, x in enumerate(np.linspace(0.05, 0.95, 13)[:-1]):
+        colour = stripe if i % 2 else paint * 0.7
+        _fill(c, [(x, awning_top), (x + 0.075, awning_top), (x + 0.08, awning_bottom),
+                  (x - 0.005, awning_bottom)], colour)  # fmt: skip
+    glass = gradient(h, w, [(0.34, (255, 200, 130)), (0.78, (140, 90, 60))])
+    win = np.zeros((h, w), np.float32)
+    cv2.rectangle(win, (int(0.08 * w), int(0.35 * h)), (int(0.62 * w), int(0.78 * h)), 1.0, -1)
+    c[:] = c * (1 - win[:, :, None]) + glass * win[:, :, None]
+    sheen = np.zeros((h, w), np.float32)
+    cv2.line(sheen, (int(0.15 * w), int(0.78 * h)), (int(0.35 * w), int(0.35 * h)), 1.0, w // 30)
+    c += (cv2.GaussianBlur(sheen, (0, 0), max(1.0, w / 100)) * win)[:, :, None] * 0.15
+    _fill(c, [(0.68, 0.4), (0.9, 0.4), (0.9, 0.8), (0.68, 0.8)], paint * 0.45)  # the door
+    _fill(c, [(0, 0.8), (1, 0.8), (1, 1.05), (0, 1.05)], (150, 150, 150))
+    c[int(0.8 * h) :] *= 0.85 + 0.3 * noise(rng, h - int(0.8 * h), w, 40, 2)[:, :, None]
+
+
+PAINTERS = {
+    "alley": alley,
+    "wall": wall,
+    "beach": beach,
+    "lake": lake,
+    "cliff": cliff,
+    "greenhouse": greenhouse,
+    "room": room,
+    "kitchen": kitchen,
+    "desk": desk,
+    "storefront": storefront,
+}

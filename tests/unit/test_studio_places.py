@@ -1,0 +1,93 @@
+"""Issue 18's places and weather: the scene a prompt names is painted (an alley, a brick wall,
+a lake, a cliff, a greenhouse …) and its weather is a layer over it, never an icon."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from brushwork.engines.base import Request
+from brushwork.engines.studio import StudioEngine, places, scenes, weather
+from brushwork.engines.studio.prompt import parse
+from brushwork.engines.studio.subjects import parse_subjects
+
+HELD_OUT = [  # issue 18's "Why", and what each must paint
+    ('A retro neon sign in a rainy alley saying "OPEN"', "alley", ["rain"]),
+    ("A red bicycle leaning against a brick wall", "wall", []),
+    ("A robot watering plants in a greenhouse, pencil sketch", "greenhouse", []),
+    ("A lighthouse on a cliff during a storm", "cliff", ["storm"]),
+    ("A mountain lake with pine trees and a wooden canoe, morning fog", "lake", ["fog"]),
+    ("a golden retriever running on the beach", "beach", []),
+    ("a cat asleep in a cosy living room", "room", []),
+    ("a teapot in a kitchen", "kitchen", []),
+    ("a laptop on a desk", "desk", []),
+    ("a little bakery storefront in the snowfall", "storefront", ["snow"]),
+]
+
+
+@pytest.mark.parametrize(("prompt", "scene", "kinds"), HELD_OUT, ids=[p for p, *_ in HELD_OUT])
+def test_the_place_and_the_weather_are_read_from_the_prompt(
+    prompt: str, scene: str, kinds: list[str]
+) -> None:
+    parsed = parse(prompt)
+    assert (parsed.scene, parsed.weather) == (scene, kinds)
+
+
+def test_a_wooden_thing_is_not_a_wooden_table_under_it() -> None:
+    assert parse("a wooden canoe on a lake").surface is None
+    assert parse("a cup on a wooden table").surface == "wood"
+    assert parse("place this product on marble").surface == "marble"
+
+
+@pytest.mark.parametrize(
+    "prompt", ["a lighthouse in a storm", "fog over the city", "a rainy day", "a dog in the rain"]
+)
+def test_weather_is_never_a_thing_to_draw(prompt: str) -> None:
+    phrases = [s.phrase for s in parse_subjects(prompt)]
+    assert not {"storm", "fog", "rain"} & set(phrases), phrases
+
+
+def paint(name: str, seed: int = 3, size: int = 96) -> np.ndarray:
+    c = np.zeros((size, size, 3), np.float32)
+    scenes.SCENE_PAINTERS[name](c, np.random.default_rng(seed))
+    return c
+
+
+def test_every_place_paints_its_own_picture() -> None:
+    """Deterministic, finite, and no two places (nor the abstract backdrop) look alike (the
+    backdrop is clipped to 0..1 after its painter, as every scene's is)."""
+    painted = {name: paint(name) for name in places.PAINTERS}
+    for name, c in painted.items():
+        assert np.array_equal(c, paint(name)), name
+        assert np.isfinite(c).all() and c.min() >= -1e-6, name
+    painted = {name: np.clip(c, 0, 1) for name, c in painted.items()}
+    abstract = np.zeros((96, 96, 3), np.float32)
+    scenes.abstract(abstract, np.random.default_rng(3), [])
+    for (a, ca), (b, cb) in itertools.combinations([*painted.items(), ("abstract", abstract)], 2):
+        assert np.abs(ca - cb).mean() > 0.04, (a, b)
+
+
+@pytest.mark.parametrize("kind", sorted(weather.LAYERS))
+def test_each_weather_layer_changes_the_scene_visibly(kind: str) -> None:
+    base = np.clip(paint("meadow"), 0, 1)
+    layered = base.copy()
+    weather.apply(layered, np.random.default_rng(1), [kind])
+    assert np.abs(layered - base).mean() > 0.03, kind
+    assert layered.min() >= -1e-6 and layered.max() <= 1 + 1e-6
+
+
+def render(prompt: str) -> tuple[np.ndarray, Request]:
+    request = Request(mode="generate", prompt=prompt, width=384, height=384, n=1,
+                      quality="low", seed=5)  # fmt: skip
+    (image,) = StudioEngine().run(request, lambda *a, **k: None, lambda: False)
+    return np.asarray(image, np.float32), request
+
+
+def test_a_storm_darkens_the_picture_and_draws_no_storm_icon() -> None:
+    calm, _ = render("A lighthouse on a cliff")
+    stormy, request = render("A lighthouse on a cliff during a storm")
+    assert stormy.mean() < calm.mean() - 10
+    assert [d["phrase"] for d in request.meta["drawn"]] == ["lighthouse"]
+    assert request.meta["not_drawn"] == []
