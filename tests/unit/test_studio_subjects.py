@@ -47,6 +47,16 @@ PARSES = [
     ("A red bicycle leaning against a brick wall", [("bicycle", 1, "red", None, None)]),
     ("A lighthouse on a cliff during a storm", [("lighthouse", 1, None, None, None)]),
     ("a kitten on a wooden desk", [("kitten", 1, None, None, None)]),
+    # what a subject does ends its noun phrase; what it acts on stands beside it, and a
+    # place it moves through is painted, not drawn
+    ("a dog chasing a ball across the park",
+     [("dog", 1, None, "beside", 1), ("ball", 1, None, None, None)]),
+    ("a raccoon digging through a trash can at night",
+     [("raccoon", 1, None, "beside", 1), ("trash can", 1, None, None, None)]),
+    ("a penguin sliding across the ice", [("penguin", 1, None, None, None)]),
+    # words in -ing that are things stay things
+    ("a diamond ring", [("diamond ring", 1, None, None, None)]),
+    ("an office building at dusk", [("office building", 1, None, None, None)]),
 ]  # fmt: skip
 
 

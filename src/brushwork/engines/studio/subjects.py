@@ -69,6 +69,7 @@ def _wordset(text: str) -> set[str]:
 FILLER = _wordset(
     """
     the of in at with by for from into onto to as and or but very really its it is are be
+    across through along up down off out toward towards past near inside outside upon via
     style styled painting photo photograph picture image illustration drawing render
     rendering art artwork scene view shot closeup close-up portrait background backdrop
     foreground detailed realistic beautiful cute lovely nice cinematic dramatic soft bright
@@ -131,14 +132,53 @@ def singular(word: str) -> str:
 
 
 def _relation_split(text: str) -> list[tuple[str | None, str]]:
-    """Split at relation phrases: [(None, first), (rel, second), …]."""
+    """Split at relation phrases: [(None, first), (rel, second), …]; then at what a subject
+    does ("a dog chasing a ball": the dog, beside a ball)."""
     names = "|".join(re.escape(p) for p, _ in RELATIONS)
     parts = re.split(rf"\b({names})\b", text)
-    out: list[tuple[str | None, str]] = [(None, parts[0])]
+    out: list[tuple[str | None, str]] = []
     lookup = dict(RELATIONS)
-    for i in range(1, len(parts) - 1, 2):
-        out.append((lookup[parts[i]], parts[i + 1]))
+    for relation, chunk in [(None, parts[0])] + [
+        (lookup[parts[i]], parts[i + 1]) for i in range(1, len(parts) - 1, 2)
+    ]:
+        doer, done = _verb_split(chunk)
+        out.append((relation, doer))
+        if done is not None:
+            out.append(("beside", done))
     return out
+
+
+# Words in -ing that name things, not what a thing does ("a diamond ring", "a kite string").
+NOUNS_IN_ING = _wordset(
+    """
+    building buildings ceiling pudding wedding earring earrings swing swings spring springs
+    sling string strings evening morning icing dumpling dumplings sibling siblings duckling
+    ducklings seedling sapling lightning clothing frosting filling awning railing railings
+    herring stocking stockings sterling shilling painting paintings drawing drawings sibling
+    wings thing things nothing something everything ceiling icing topping toppings
+    """
+)
+
+
+def _is_verb(word: str) -> bool:
+    """An -ing word that says what a thing does ("chasing"), not a thing ("ring", "string")."""
+    return len(word) > 4 and word.endswith("ing") and word not in NOUNS_IN_ING
+
+
+def _verb_split(chunk: str) -> tuple[str, str | None]:
+    """``chunk`` cut at the first -ing verb after a noun ("a raccoon digging through a trash
+    can" → "a raccoon", "through a trash can"); what follows is what the subject acts on or
+    where (a place there is no thing). ``(chunk, None)`` when no verb follows a noun."""
+    words = chunk.split()
+    seen_noun = False
+    for i, w in enumerate(words):
+        bare = w.strip("'\"")
+        if seen_noun and _is_verb(bare):
+            rest = " ".join(words[i + 1 :])
+            return " ".join(words[:i]), rest or None
+        if bare not in FILLER and bare not in NUMBERS and bare not in COLOURS and bare not in SIZES:
+            seen_noun = seen_noun or not bare.endswith("ing")
+    return chunk, None
 
 
 # "a cup of coffee", "a slice of pizza": the thing is what comes after "of".
@@ -188,7 +228,7 @@ def _phrase(chunk: str) -> Subject | None:
             colour, colour_name = COLOURS[w], w
         elif w in SIZES:
             scale = SIZES[w]
-        elif kept and w.endswith("ing") and last:
+        elif kept and _is_verb(w) and last:
             read = words[:i]
             break  # "a cat sleeping": what it does is not a second thing
         elif w not in FILLER and (w not in PLACES or not last and words[i + 1] not in PLACES):
