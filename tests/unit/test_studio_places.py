@@ -11,7 +11,7 @@ import pytest
 from brushwork.engines.base import Request
 from brushwork.engines.studio import StudioEngine, places, scenes, weather
 from brushwork.engines.studio.prompt import parse
-from brushwork.engines.studio.subjects import parse_subjects
+from brushwork.engines.studio.subjects import parse_subjects, scene_by_meaning
 
 HELD_OUT = [  # issue 18's "Why", and what each must paint
     ('A retro neon sign in a rainy alley saying "OPEN"', "alley", ["rain"]),
@@ -91,3 +91,23 @@ def test_a_storm_darkens_the_picture_and_draws_no_storm_icon() -> None:
     assert stormy.mean() < calm.mean() - 10
     assert [d["phrase"] for d in request.meta["drawn"]] == ["lighthouse"]
     assert request.meta["not_drawn"] == []
+
+
+@pytest.mark.parametrize(
+    ("prompt", "scene"),
+    [("a camel", "desert"), ("an astronaut", "space"), ("a laptop", "desk"),
+     ("a penguin", "snow"), ("a sailboat", "ocean"), ("a diamond ring", None)],
+)  # fmt: skip
+def test_with_no_place_named_the_subjects_choose_one_when_one_clearly_fits(
+    prompt: str, scene: str | None
+) -> None:
+    assert scene_by_meaning(parse_subjects(prompt)) == scene
+
+
+def test_the_picture_says_where_its_scene_came_from() -> None:
+    _, chosen = render("a camel")
+    assert chosen.meta["scene"] == {"name": "desert", "from": "subjects"}
+    _, named = render("a camel in the snow")
+    assert named.meta["scene"] == {"name": "snow", "from": "prompt"}
+    _, nowhere = render("a diamond ring")
+    assert "scene" not in nowhere.meta

@@ -185,6 +185,13 @@ def compose(
         native = fit_native((native[0] * 3 // 2, native[1] * 3 // 2), NATIVE_MAX_EDGE)
     kind = subjects.composition(request.prompt)
     plan = compositions.frame(kind, parsed)
+    if parsed.scene is not None:
+        request.meta["scene"] = {"name": parsed.scene, "from": "prompt"}
+    elif kind is None and not parsed.weather and backdrop is None:  # no place named
+        chosen = subjects.scene_by_meaning(subjects.parse_subjects(request.prompt))
+        if chosen is not None:
+            parsed = replace(parsed, scene=chosen)
+            request.meta["scene"] = {"name": chosen, "from": "subjects"}
     if backdrop is not None:
         canvas = np.full((native[1], native[0], 3), backdrop, np.float32)
     else:

@@ -298,6 +298,49 @@ def _vector(phrase: str) -> np.ndarray:
     return vector
 
 
+# What each scene holds, for a prompt that names no place: its subjects' meaning picks where
+# they are painted ("a camel" in the desert, "a laptop" on a desk) instead of an abstract
+# field of colour. Only a clear choice counts: SCENE_FLOOR and a margin over the runner-up,
+# read off a few dozen phrases ("a diamond ring" or "a dragon" fit nowhere and stay abstract).
+SCENE_MEANINGS = {
+    "room": "a cosy room indoors at home with a sofa, a rug, a bookshelf, toys and a pet",
+    "kitchen": "a kitchen with food and drink, cooking, a teapot, cups and plates",
+    "desk": "a desk in an office with a laptop, a phone, books and a lamp",
+    "meadow": "a green meadow with grass and flowers in the countryside, farm animals, bees",
+    "forest": "a forest of trees with woodland animals, a fox, a deer, an owl",
+    "ocean": "the sea with waves, a boat, a ship, fish and whales",
+    "beach": "a sunny beach with sand, shells and a surfboard",
+    "snow": "a snowy winter landscape with ice, a penguin and a snowman",
+    "desert": "a hot sandy desert with dunes, a camel and a cactus",
+    "city": "a city street with buildings, cars, buses and people",
+    "space": "outer space with planets, stars, a rocket and an astronaut",
+    "sky": "the open sky with clouds, birds, planes, balloons and kites",
+}
+SCENE_FLOOR, SCENE_MARGIN = 0.30, 0.03
+
+
+@functools.cache
+def _scene_vectors() -> tuple[list[str], np.ndarray]:
+    from brushwork import embedding
+
+    model = embedding.load()
+    assert model is not None
+    return list(SCENE_MEANINGS), model.encode(list(SCENE_MEANINGS.values()))
+
+
+def scene_by_meaning(found: list[Subject]) -> str | None:
+    """The scene the subjects belong in, when one clearly fits (None otherwise)."""
+    if not found:
+        return None
+    mean = np.mean([_vector(s.phrase) for s in found], axis=0)
+    names, vectors = _scene_vectors()
+    fit = vectors @ (mean / max(float(np.linalg.norm(mean)), 1e-9))
+    best, second = np.argsort(-fit)[:2]
+    if fit[best] < SCENE_FLOOR or fit[best] - fit[second] < SCENE_MARGIN:
+        return None
+    return names[int(best)]
+
+
 EMOJI_PREFERENCE = 0.06  # colour art reads better than a line icon of nearly the same match
 
 
