@@ -77,7 +77,7 @@ class StudioEngine:
         for i in range(request.n):
             rng = np.random.default_rng([request.seed, i])
             stage = _stages(progress, i, request) if i == 0 and request.previews else None
-            images.append(self._one(request, parsed, rng, stage))
+            images.append(self._one(request, replace(parsed, variation=i), rng, stage))
             progress((i + 1) / request.n, f"image {i + 1} of {request.n} done")
         return images
 
@@ -166,6 +166,12 @@ def _rough(canvas: np.ndarray, size: tuple[int, int]) -> Image.Image:
     return small.resize(size, Image.Resampling.BICUBIC)
 
 
+# n > 1: a prompt that names no light sees the third and fourth pictures (and so on) in a
+# golden light, and every other one from the other side (scenes.background), so variations
+# vary in more than tint (issue 18); the first is exactly what it would be alone.
+VARIATION_LIGHTS = (None, "golden")
+
+
 def compose(
     parsed: Parsed,
     size: tuple[int, int],
@@ -225,7 +231,7 @@ def compose(
             for s in found
         ]
     if backdrop is None:
-        colour.light(canvas, parsed.light)
+        colour.light(canvas, parsed.light or VARIATION_LIGHTS[parsed.variation // 2 % 2])
     if stage is not None:
         stage(0.4, "painted the scene", lambda: colour.to_image(canvas).resize(size))
     if backdrop is None:

@@ -258,10 +258,12 @@ def room(c: Canvas, rng: np.random.Generator) -> None:
 
 
 def kitchen(c: Canvas, rng: np.random.Generator) -> None:
-    """A kitchen wall of white subway tiles over a countertop."""
+    """A kitchen wall of subway tiles (white, sage, blue or terracotta) over a countertop."""
     h, w = c.shape[:2]
     counter = rng.uniform(0.64, 0.7)
-    c[:] = gradient(h, w, [(0, (225, 228, 230)), (counter, (245, 246, 246))])
+    tiles = [(236, 238, 240), (190, 215, 200), (170, 200, 225), (225, 175, 150)]
+    tile = np.array(rgb(tiles[int(rng.integers(len(tiles)))]), np.float32)
+    c[:] = tile * gradient(h, w, [(0, (232, 232, 232)), (counter, (255, 255, 255))])
     tile_h = max(3, h // 28)
     tile_w = tile_h * 2
     for row, y in enumerate(range(0, int(counter * h), tile_h)):

@@ -145,6 +145,7 @@ class Parsed:
     surface: str | None = None
     light: str | None = None
     weather: list[str] = field(default_factory=list)
+    variation: int = 0  # which of n pictures: later ones vary the light and the viewpoint
 
 
 def quoted_strings(prompt: str) -> list[str]:

@@ -140,7 +140,7 @@ def _scene_ocean(c: Canvas, rng: np.random.Generator) -> None:
 def _scene_snow(c: Canvas, rng: np.random.Generator) -> None:
     c[:] = gradient(c.shape[0], c.shape[1], [(0, (165, 190, 220)), (1, (235, 242, 250))])
     paint_below(c, ridge(rng, c.shape[1], 0.62, 0.08, 3), rgb((225, 235, 248)), 0.15)
-    sprinkle(c, rng, 350, 0, 1, rgb((255, 255, 255)), 0.003)
+    weather.snow(c, rng)  # soft flakes (hard dots read as grey crosses once upscaled)
 
 
 def _scene_forest(c: Canvas, rng: np.random.Generator) -> None:
@@ -278,6 +278,8 @@ def background(
         if parsed.colours:
             tint(c, parsed.colours[0], 0.35)
     c = np.clip(c, 0, 1)
+    if parsed.variation % 2:  # every other variation sees the place from the other side
+        c = np.ascontiguousarray(c[:, ::-1])
     weather.apply(c, rng, parsed.weather)
     if (pw, ph) != (w, h):
         c = cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC)
