@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -75,3 +76,23 @@ def kept_equal(before: Image.Image, after: Image.Image, edit: np.ndarray) -> boo
     b = np.asarray(after)
     keep = edit <= 0
     return a.shape == b.shape and bool(np.array_equal(a[keep], b[keep]))
+
+
+def store_written_by(path: Path, revision: str, *statements: str) -> str:
+    """A SQLite store at an older schema ``revision``, with ``statements`` (raw SQL, as that
+    version would have written its rows) run in it; returns its URL, for ``Store(url)``."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from brushwork.tasks.migrations import config
+
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg = config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+    return url

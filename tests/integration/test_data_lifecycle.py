@@ -23,7 +23,7 @@ from brushwork.files.retention import DAY, sweep
 from brushwork.server import create_app
 from brushwork.settings import Settings
 from tests.conftest import Api
-from tests.helpers import png
+from tests.helpers import png, store_written_by
 
 
 def noise_png(side: int = 256, seed: int = 0) -> bytes:
@@ -260,36 +260,22 @@ def test_files_check_finds_orphans_partials_and_missing(api: Api) -> None:
 def test_data_written_by_the_first_schema_opens_unchanged(tmp_path: Path) -> None:
     """A store made by revision 0001 (the previous release) upgrades in place, rows intact,
     and the upgraded schema is exactly what the code declares."""
-    from alembic import command
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine, text
 
-    from brushwork.tasks.migrations import config
     from brushwork.tasks.store import Store
     from brushwork.tasks.store.tables import metadata
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        cfg = config(engine)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
-        conn.execute(
-            text(
-                "INSERT INTO files (id, owner, filename, content_type, size, created_at) "
-                "VALUES ('a1', 'o', 'x.png', 'image/png', 3, 1.0)"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO tasks (id, owner, app, status, input, files, logs, progress, "
-                "attempts, options, webhook_attempts, created_at, updated_at) VALUES "
-                "('t1', 'o', 'brushwork/studio', 9, '{\"prompt\": \"x\"}', '{}', 'done', 100, 1, "
-                "'{}', '[]', 1.0, 2.0)"
-            )
-        )
-    engine.dispose()
+    url = store_written_by(
+        tmp_path / "old.db",
+        "0001",
+        "INSERT INTO files (id, owner, filename, content_type, size, created_at) "
+        "VALUES ('a1', 'o', 'x.png', 'image/png', 3, 1.0)",
+        "INSERT INTO tasks (id, owner, app, status, input, files, logs, progress, "
+        "attempts, options, webhook_attempts, created_at, updated_at) VALUES "
+        "('t1', 'o', 'brushwork/studio', 9, '{\"prompt\": \"x\"}', '{}', 'done', 100, 1, "
+        "'{}', '[]', 1.0, 2.0)",
+    )
     store = Store(url)
     record = store.get_file("a1")
     assert record is not None and (record.size, record.expired_at) == (3, None)

@@ -11,6 +11,7 @@ import pytest
 from brushwork.contract import TaskStatus
 from brushwork.tasks.queue import TASK_NAME, TaskQueue, _never_called
 from tests.conftest import Api, free_port, new_redis, start_redis
+from tests.helpers import store_written_by
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -107,27 +108,15 @@ def test_a_keys_order_holds_while_its_tasks_start_between_submissions(api: Api) 
 def test_tasks_queued_before_turns_existed_go_first(tmp_path: Path) -> None:
     """A store written by revision 0003 (before ``turn``), with a task still waiting, opens
     at the new revision: the old task counts as round 0 and a new one queues behind it."""
-    from alembic import command
-    from sqlalchemy import create_engine, text
-
-    from brushwork.tasks.migrations import config
     from brushwork.tasks.store import Store
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        cfg = config(engine)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
-        conn.execute(
-            text(
-                "INSERT INTO tasks (id, owner, app, status, input, files, logs, progress, "
-                "attempts, options, webhook_attempts, created_at, updated_at) VALUES "
-                "('old', 'o', 'brushwork/studio', 2, '{\"prompt\": \"x\"}', '{}', '', 0, 0, "
-                "'{}', '[]', 1.0, 1.0)"
-            )
-        )
-    engine.dispose()
+    url = store_written_by(
+        tmp_path / "old.db",
+        "0003",
+        "INSERT INTO tasks (id, owner, app, status, input, files, logs, progress, attempts, "
+        "options, webhook_attempts, created_at, updated_at) VALUES ('old', 'o', "
+        "'brushwork/studio', 2, '{\"prompt\": \"x\"}', '{}', '', 0, 0, '{}', '[]', 1.0, 1.0)",
+    )
     store = Store(url)
     old = store.get_task("old")
     assert old is not None and old["turn"] is None and old["input"] == {"prompt": "x"}

@@ -65,30 +65,12 @@ class TaskRecords(Room):
         error: dict[str, Any] | None = None,
         preview: dict[str, Any] | None = None,
         new: dict[str, Any] | None = None,
-    ) -> bool:
-        """The one way a task changes: (insert ``new``, then) update it where ``where`` holds,
-        append its event, commit, publish. False, changing nothing, when ``where`` fails."""
-        row = self._write_row(
-            task_id, values, where=where, log=log, output=output, error=error, preview=preview,
-            new=new,
-        )  # fmt: skip
-        return row is not None
-
-    def _write_row(
-        self,
-        task_id: str,
-        values: dict[str, Any],
-        *,
-        where: tuple[ColumnElement[bool], ...] = (),
-        log: str | None = None,
-        output: dict[str, Any] | None = None,
-        error: dict[str, Any] | None = None,
-        preview: dict[str, Any] | None = None,
-        new: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
-        """:meth:`_write`, answering what the update read back in the same statement: the
-        whole row after an insert (what :meth:`create_task` answers), else its status and
-        progress; ``{}`` for an insert alone, None when ``where`` failed."""
+        """The one way a task changes: (insert ``new``, then) update it where ``where`` holds,
+        append its event, commit, publish. Answers what the update read back in the same
+        statement: the whole row after an insert (what :meth:`create_task` answers), else its
+        status and progress; ``{}`` for an insert alone; None, changing nothing, when
+        ``where`` fails."""
         if log:
             values = {**values, "logs": tasks.c.logs + log}
         written: dict[str, Any] = {}
@@ -159,7 +141,7 @@ class TaskRecords(Room):
             "created_at": now,
             "updated_at": now,
         }
-        written = self._write_row(
+        written = self._write(
             task_id, {"status": int(TaskStatus.QUEUED)} if queued else {}, new=row
         )
         task = written or self.get_task(task_id)
@@ -232,9 +214,10 @@ class TaskRecords(Room):
         if timings is not None:
             values["engine_seconds"], values["encode_seconds"] = timings
         where = (_NOT_TERMINAL,) if expect is None else (_NOT_TERMINAL, _in(expect))
-        return self._write(
+        written = self._write(
             task_id, values, where=where, log=log, output=output, error=error, preview=preview
         )
+        return written is not None
 
     def fail(
         self, task_id: str, error: BrushworkError, expect: tuple[TaskStatus, ...] | None = None
@@ -297,7 +280,7 @@ class TaskRecords(Room):
         """Put a task its worker lost back in the queue's hands (status 2), if still held by it."""
         held_by = tasks.c.worker == worker if worker else tasks.c.worker.is_(None)
         values = {"status": int(TaskStatus.QUEUED), "worker": None, "progress": 0}
-        return self._write(task_id, values, where=(_in(HELD), held_by), log=reason)
+        return self._write(task_id, values, where=(_in(HELD), held_by), log=reason) is not None
 
     def _event(
         self,
