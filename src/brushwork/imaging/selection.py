@@ -65,8 +65,7 @@ def select(
     cv2.setRNGSeed(0)  # k-means and GrabCut draw from OpenCV's RNG: one picture, one answer
     work = SUBJECT_WORK if mode in ("subject", "background") else WORK
     scale = min(1.0, work / max(h, w))
-    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    small = _shrink(rgb, work)
     if mode in ("subject", "background"):
         chosen = _subject(small, _focus(rgb, small.shape[:2]))
         if mode == "background":
@@ -156,19 +155,27 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return lab
 
 
+def _border(a: np.ndarray) -> np.ndarray:
+    """The values of a strip 4% of the picture wide along its four edges, one per row (or one
+    per element for a single channel)."""
+    t = max(2, round(min(a.shape[:2]) * 0.04))
+    tail = a.shape[2:]
+    return np.concatenate([e.reshape(-1, *tail) for e in (a[:t], a[-t:], a[:, :t], a[:, -t:])])
+
+
+def _shrink(a: np.ndarray, long_edge: int) -> np.ndarray:
+    """``a`` with its long edge at most ``long_edge`` (area-averaged; never enlarged)."""
+    h, w = a.shape[:2]
+    scale = min(1.0, long_edge / max(h, w))
+    return cv2.resize(a, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)  # fmt: skip
+
+
 def _border_contrast(lab: np.ndarray) -> np.ndarray:
     """How unlike the picture's border each pixel is: distance to the nearest of a few
     border colours, normalised to [0, 1]."""
     h, w = lab.shape[:2]
-    t = max(2, round(min(h, w) * 0.04))
-    strip = np.concatenate(
-        [
-            lab[:t].reshape(-1, 3),
-            lab[-t:].reshape(-1, 3),
-            lab[:, :t].reshape(-1, 3),
-            lab[:, -t:].reshape(-1, 3),
-        ]  # fmt: skip
-    )
+    strip = _border(lab)
     k = 6
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
     _, _, centres = cv2.kmeans(strip, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
@@ -246,11 +253,7 @@ def _focus(rgb: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, float]:
     """Where the picture is in focus, in [0, 1] at ``shape``, and how much that says: near 1
     when the border is soft and something inside is sharp (a shallow depth of field), near 0
     when everything is equally sharp (the cue then tells nothing)."""
-    h, w = rgb.shape[:2]
-    scale = min(1.0, FOCUS_WORK / max(h, w))
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
-                      interpolation=cv2.INTER_AREA).astype(np.float32)  # fmt: skip
+    gray = _shrink(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), FOCUS_WORK).astype(np.float32)
     detail = np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=3))
     reach = max(1, round(max(gray.shape) / 64))
     detail = cv2.dilate(detail, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
@@ -260,10 +263,7 @@ def _focus(rgb: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, float]:
     if top <= 1e-6:
         return np.zeros(shape[:2], np.float32), 0.0
     sharp = np.clip(detail / top, 0, 1)
-    t = max(2, round(min(shape[:2]) * 0.04))
-    border = np.concatenate([sharp[:t].ravel(), sharp[-t:].ravel(),
-                             sharp[:, :t].ravel(), sharp[:, -t:].ravel()])  # fmt: skip
-    weight = float(np.clip(1 - np.median(border) / 0.35, 0, 1))
+    weight = float(np.clip(1 - np.median(_border(sharp)) / 0.35, 0, 1))
     return np.asarray(sharp, np.float32), weight
 
 
