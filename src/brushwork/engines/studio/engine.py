@@ -191,10 +191,11 @@ def compose(
         native = fit_native((native[0] * 3 // 2, native[1] * 3 // 2), NATIVE_MAX_EDGE)
     kind = subjects.composition(request.prompt)
     plan = compositions.frame(kind, parsed)
+    found = subjects.parse_subjects(request.prompt) if plan.subjects else []
     if parsed.scene is not None:
         request.meta["scene"] = {"name": parsed.scene, "from": "prompt"}
     elif kind is None and not parsed.weather and backdrop is None:  # no place named
-        chosen = subjects.scene_by_meaning(subjects.parse_subjects(request.prompt))
+        chosen = subjects.scene_by_meaning(found)
         if chosen is not None:
             parsed = replace(parsed, scene=chosen)
             request.meta["scene"] = {"name": chosen, "from": "subjects"}
@@ -209,7 +210,6 @@ def compose(
             materials.surface(canvas, parsed.surface or "marble", rng, top=0.66)
     if stage is not None:
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
-    found = subjects.parse_subjects(request.prompt) if plan.subjects else []
     library = assets.library(assets_root) if found or kind == "infographic" else None
     if found and library is not None:
         for subject in found:

@@ -25,6 +25,13 @@ def _fill(c: Canvas, points: list[tuple[float, float]], colour: RGB | np.ndarray
     cv2.fillPoly(c, [pts], tuple(float(v) for v in value), lineType=cv2.LINE_AA)
 
 
+def _below(c: Canvas, top: float, fill: Canvas) -> None:
+    """Rows under ``top`` (a fraction of the height) become ``fill``'s: a floor, a counter,
+    the ground in front of a wall."""
+    ys = np.linspace(0, 1, c.shape[0], dtype=np.float32)[:, None, None]
+    c[:] = np.where(ys > top, fill, c)
+
+
 def _glow(c: Canvas, light: Canvas, spread: float, strength: float) -> None:
     """Add ``light`` to the canvas, blurred into a glow (bloom) as well as sharp."""
     sigma = max(1.0, spread * max(c.shape[:2]))
@@ -114,10 +121,10 @@ def wall(c: Canvas, rng: np.random.Generator) -> None:
             cv2.rectangle(c, (x + gap, y + gap), (x + length - gap, y + course - gap),
                           tuple(float(v) for v in np.clip(colour, 0, 1)), -1)  # fmt: skip
     c *= 0.82 + 0.3 * noise(rng, h, w, 50, octaves=3)[:, :, None]  # weathering
-    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     pavement = gradient(h, w, [(foot, (150, 150, 150)), (1, (105, 105, 108))])
     pavement *= 0.85 + 0.3 * noise(rng, h, w, 45, octaves=2)[:, :, None]
-    c[:] = np.where(ys > foot, pavement, c)
+    _below(c, foot, pavement)
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     shade = np.clip(1 - (foot - ys) * 6, 0, 1) * (ys <= foot)  # the wall darkens at its foot
     c *= 1 - 0.25 * shade
 
@@ -240,9 +247,7 @@ def room(c: Canvas, rng: np.random.Generator) -> None:
     wood = gradient(h, w, [(floor, (150, 100, 60)), (1, (110, 70, 40))])
     grain = noise(rng, h, w, 40, octaves=2)
     grain = cv2.resize(cv2.resize(grain, (w, max(1, h // 12))), (w, h))[:, :, None]
-    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-    below = ys > floor
-    c[:] = np.where(below, wood * (0.8 + 0.4 * grain), c)
+    _below(c, floor, wood * (0.8 + 0.4 * grain))
     for k in np.linspace(-1.5, 2.5, 22):  # floorboards converging on the room's centre
         cv2.line(c, (int(k * w), h), (int((0.5 + (k - 0.5) * 0.3) * w), int(floor * h)),
                  (0.3, 0.2, 0.12), max(1, w // 500), cv2.LINE_AA)  # fmt: skip
@@ -270,9 +275,8 @@ def kitchen(c: Canvas, rng: np.random.Generator) -> None:
         cv2.line(c, (0, y), (w, y), (0.72, 0.74, 0.76), max(1, h // 500))
         for x in range(-(row % 2) * tile_w // 2, w, tile_w):
             cv2.line(c, (x, y), (x, y + tile_h), (0.72, 0.74, 0.76), max(1, h // 500))
-    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     top = gradient(h, w, [(counter, (70, 70, 75)), (1, (40, 40, 44))])
-    c[:] = np.where(ys > counter, top * (0.9 + 0.2 * noise(rng, h, w, 50, 2)[:, :, None]), c)
+    _below(c, counter, top * (0.9 + 0.2 * noise(rng, h, w, 50, 2)[:, :, None]))
     cv2.line(c, (0, int(counter * h)), (w, int(counter * h)), (0.85, 0.85, 0.86), max(1, h // 200))
 
 
@@ -284,9 +288,8 @@ def desk(c: Canvas, rng: np.random.Generator) -> None:
     grain = noise(rng, h, w, 30, octaves=3)
     grain = cv2.resize(cv2.resize(grain, (max(1, w // 8), h)), (w, h))
     wood = gradient(h, w, [(edge, (160, 110, 70)), (1, (120, 80, 48))])
-    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     stripes = 0.85 + 0.3 * np.sin(grain * 40)[:, :, None] * 0.5
-    c[:] = np.where(ys > edge, wood * stripes, c)
+    _below(c, edge, wood * stripes)
     xs = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
     side = rng.choice([0.0, 1.0])
     c *= 0.8 + 0.3 * (1 - np.abs(xs - side))

@@ -154,8 +154,8 @@ NOUNS_IN_ING = _wordset(
     building buildings ceiling pudding wedding earring earrings swing swings spring springs
     sling string strings evening morning icing dumpling dumplings sibling siblings duckling
     ducklings seedling sapling lightning clothing frosting filling awning railing railings
-    herring stocking stockings sterling shilling painting paintings drawing drawings sibling
-    wings thing things nothing something everything ceiling icing topping toppings
+    herring stocking stockings sterling shilling painting paintings drawing drawings wings
+    thing things nothing something everything topping toppings
     """
 )
 
