@@ -184,3 +184,27 @@ def test_a_new_task_is_answered_as_the_store_reads_it(api: Api, queued: bool) ->
     assert [e["status"] for _, e in store.events_after(made["id"], 0)] == (
         [1, 2] if queued else [1]
     )
+
+
+def test_a_secret_made_by_two_processes_at_once_is_the_first_ones(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API and a worker can both find no file-link secret and both make one (seen in CI on
+    PostgreSQL as a unique violation, answered 503): the second takes the first's."""
+    from sqlalchemy import insert
+
+    from brushwork.tasks.store import keys
+    from brushwork.tasks.store.tables import webhook_secrets
+
+    store = api.worker.store
+    real = keys.new_secret
+
+    def made_meanwhile() -> str:
+        with store.engine.begin() as conn:  # the other process, between our read and insert
+            conn.execute(insert(webhook_secrets).values(owner="server:race", secret="whsec_first"))
+        return real()
+
+    monkeypatch.setattr(keys, "new_secret", made_meanwhile)
+    assert store.server_secret("race") == b"whsec_first"
+    monkeypatch.setattr(keys, "new_secret", real)
+    assert store.server_secret("race") == b"whsec_first"

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from brushwork.signing import new_secret
 from brushwork.tasks.store.tables import Room, api_keys, new_id, webhook_secrets
@@ -40,14 +41,23 @@ class Keys(Room):
         return key
 
     def webhook_secret(self, owner: str) -> str:
-        """The owner's webhook signing secret (``whsec_…``), made on first use."""
-        with self.engine.begin() as conn:
-            query = select(webhook_secrets.c.secret).where(webhook_secrets.c.owner == owner)
+        """The owner's webhook signing secret (``whsec_…``), made on first use.
+
+        Every process of a server may ask for the same secret at once (the API signing a file
+        link while a worker signs a webhook): the first insert wins and everyone reads it back.
+        """
+        query = select(webhook_secrets.c.secret).where(webhook_secrets.c.owner == owner)
+        with self.engine.connect() as conn:
             found = conn.execute(query).scalar()
-            if found is None:
-                found = new_secret()
-                conn.execute(insert(webhook_secrets).values(owner=owner, secret=found))
-        return str(found)
+        if found is not None:
+            return str(found)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(webhook_secrets).values(owner=owner, secret=new_secret()))
+        except IntegrityError:
+            pass  # another process made it between the read and the insert: theirs stands
+        with self.engine.connect() as conn:
+            return str(conn.execute(query).scalar_one())
 
     def server_secret(self, name: str) -> bytes:
         """A random secret shared by every process of this server (signing file links)."""
