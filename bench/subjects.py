@@ -14,14 +14,16 @@ Three sets: "tuned" (``subjects.tsv``, what the matcher was tuned on), "fresh"
 (``subjects_fresh.tsv``, 100 prompts written before any tuning against them, with places,
 styles and surfaces beside the subject; its misses have been seen since) and "fresh2"
 (``subjects_fresh2.tsv``, 60 prompts whose subject does something — "a dog chasing a ball"
-— written before the parser learned verb phrases). For brushwork's matcher each prompt is right (the
+— written before the parser learned verb phrases) and "fresh3" (``subjects_fresh3.tsv``, 100
+everyday prompts with places, styles, relations, "X of Y" and synonyms, written before the
+parser read whole art names and "X of Y" parts). For brushwork's matcher each prompt is right (the
 main subject drawn with an accepted asset), not drawn (no subject parsed, or none above the
 floor: the picture says so, which is not wrong) or wrong (another object drawn for it). A
 prompt whose subject is the weather ("a thunderstorm") is right when no icon is drawn and
 the weather is painted over the scene instead (issue 18), and counted in its own column.
 Targets (issue 18): at least 90% right, at most 1% wrong objects.
 
-    python bench/subjects.py [--set tuned|fresh|fresh2|all] [--show-misses]
+    python bench/subjects.py [--set tuned|fresh|fresh2|fresh3|all] [--show-misses]
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ SETS = {
     "tuned": DATA,
     "fresh": DATA.with_name("subjects_fresh.tsv"),
     "fresh2": DATA.with_name("subjects_fresh2.tsv"),
+    "fresh3": DATA.with_name("subjects_fresh3.tsv"),
 }
 
 
@@ -50,7 +53,7 @@ def cases(data: Path = DATA) -> list[tuple[str, set[str]]]:
     for line in data.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             prompt, labels = line.split("\t")
-            out.append((prompt, set(labels.split("|"))))
+            out.append((prompt, {label.lower() for label in labels.split("|")}))
     return out
 
 
@@ -83,12 +86,12 @@ def main() -> None:
                 continue
             subject = found[0]
             nearest = library.entries[int(np.argmax(library.vectors @ _vector(subject.phrase)))]
-            baseline += nearest["label"] in accepted
+            baseline += nearest["label"].lower() in accepted
             match(subject, library)
             if subject.asset is None:
                 absent += 1
                 misses.append(f"{name}: {prompt!r}: {subject.phrase!r} -> nothing drawn")
-            elif subject.asset["label"] in accepted:
+            elif subject.asset["label"].lower() in accepted:
                 right += 1
             else:
                 wrong += 1

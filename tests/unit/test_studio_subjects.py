@@ -57,6 +57,14 @@ PARSES = [
     # words in -ing that are things stay things
     ("a diamond ring", [("diamond ring", 1, None, None, None)]),
     ("an office building at dusk", [("office building", 1, None, None, None)]),
+    # an art name is one noun, read whole: its number, colour or "of" is part of the name
+    ("a four leaf clover on the grass", [("four leaf clover", 1, None, None, None)]),
+    ("an ear of corn in a field", [("ear of corn", 1, None, None, None)]),
+    ("a green apple", [("green apple", 1, None, None, None)]),
+    # an -ing word before the noun describes it, and a colour word ending the phrase is a noun
+    ("a glowing light bulb, flat design", [("glowing light bulb", 1, None, None, None)]),
+    ("a flying saucer", [("flying saucer", 1, None, None, None)]),
+    ("a mug of hot chocolate", [("hot chocolate", 1, None, None, None)]),
 ]  # fmt: skip
 
 
@@ -88,6 +96,12 @@ MATCHES = {
     "car": "automobile",
     "lighthouse": "building lighthouse",  # no emoji: the icon
     "kitten": "cat",  # not a name: the nearest concept
+    "smartphone": "mobile phone",  # a synonym the icons' tags give
+    "padlock": "lock",  # the plain icon, not a badged variant ("lock square")
+    "wristwatch": "watch",
+    "hot air balloon": "air balloon",  # more of the phrase named than by "balloon"
+    "christmas tree": "Christmas tree",  # names match whatever their case
+    "glowing light bulb": "light bulb",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,7 +163,7 @@ NOUNS_IN_ING = _wordset(
 
 def _is_verb(word: str) -> bool:
     """An -ing word that says what a thing does ("chasing"), not a thing ("ring", "string")."""
-    return len(word) > 4 and word.endswith("ing") and word not in NOUNS_IN_ING
+    return len(word) > 4 and word.endswith("ing") and word not in NOUNS_IN_ING and " " not in word
 
 
 def _verb_split(chunk: str) -> tuple[str, str | None]:
@@ -204,10 +205,48 @@ COMPOUNDS = (
 )  # fmt: skip
 
 
+@functools.cache
+def _compounds(root: str | None) -> tuple[frozenset[str], dict[str, int]]:
+    """Nouns of several words, by first word, longest first: COMPOUNDS and every emoji's name
+    ("four leaf clover", "ear of corn", "light bulb"), read whole before any of their words
+    can be taken for a number, a colour, a filler word or an "of"."""
+    names = set(COMPOUNDS)
+    if root is not None:
+        from brushwork.engines.studio import assets
+
+        library = assets.library(Path(root))
+        names |= {
+            str(e["label"]).lower() for e in library.entries
+            if e["kind"] == "emoji" and re.fullmatch(r"[a-z'-]+(?: [a-z'-]+){1,3}", e["label"])
+        }  # fmt: skip
+    longest: dict[str, int] = {}
+    for name in names:
+        first = name.split()[0]
+        longest[first] = max(longest.get(first, 0), len(name.split()))
+    return frozenset(names), longest
+
+
+def _join_compounds(words: list[str]) -> list[str]:
+    from brushwork.engines.studio import assets
+
+    root = assets.assets_dir()
+    known, longest = _compounds(str(root) if assets.missing_reason(root) is None else None)
+    out, i = [], 0
+    while i < len(words):
+        for n in range(min(longest.get(words[i], 0), len(words) - i), 1, -1):
+            name = " ".join(words[i : i + n])
+            if name in known:
+                out.append(name)
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
 def _phrase(chunk: str) -> Subject | None:
-    for compound in COMPOUNDS:
-        chunk = re.sub(rf"\b{compound}\b", compound.replace(" ", "_"), chunk)
-    words = [w.replace("_", " ") for w in re.findall(r"[a-z][a-z'_-]*|\d+", chunk)]
+    words = _join_compounds(re.findall(r"[a-z][a-z'-]*|\d+", chunk))
     if "of" in words:
         at = words.index("of")
         if at > 0 and words[at - 1] in CONTAINERS:
@@ -224,7 +263,7 @@ def _phrase(chunk: str) -> Subject | None:
             count = max(1, min(int(w), 12))
         elif w in NUMBERS:
             count = NUMBERS[w] if w not in ("a", "an") or count == 1 else count
-        elif w in COLOURS and not (last and not kept):  # "a peach" is a fruit
+        elif w in COLOURS and not last:  # "a peach", "hot chocolate": the noun, not a colour
             colour, colour_name = COLOURS[w], w
         elif w in SIZES:
             scale = SIZES[w]
@@ -233,9 +272,9 @@ def _phrase(chunk: str) -> Subject | None:
             break  # "a cat sleeping": what it does is not a second thing
         elif w not in FILLER and (w not in PLACES or not last and words[i + 1] not in PLACES):
             kept.append(w)  # a place word names a thing when a noun follows ("ice cream")
-        elif kept and w in FILLER:
+        elif kept and w in FILLER and not all(map(_is_verb, kept)):
             read = words[:i]
-            break  # "an iceberg at night": the noun phrase ended
+            break  # "an iceberg at night": the noun phrase ended ("a glowing light bulb": not yet)
     if not kept:
         return None  # "a rainy day": the weather is painted over the scene, not drawn
     content = [w for w in read if w not in FILLER and not w.isdigit() and w not in NUMBERS]
@@ -371,29 +410,84 @@ def match(
     subject.asset, subject.score = library.entries[best], similarity
 
 
+VARIANT_PENALTY = 0.15  # "device mobile question" is a phone with a badge: the plain one first
+
+
+@dataclass
+class _Names:
+    """Per library: each asset's label and tags in lower case (tag hyphens as spaces), the
+    words that make an icon a badged variant of another ("square" in "lock square", "question"
+    in "device mobile question"), a thesaurus from the icons' tags (every tag to the other
+    tags of the icons that carry it: Tabler tags the icon "device mobile" with smartphone,
+    cellphone and mobile-phone, so "smartphone" finds the emoji named "mobile phone"), and
+    every emoji name and tag."""
+
+    labels: list[str]
+    tags: list[set[str]]
+    badges: list[set[str]]
+    thesaurus: dict[str, set[str]]
+    emoji_names: set[str]
+
+
+@functools.lru_cache(maxsize=8)
+def _names(library: Any) -> _Names:
+    labels = [str(e["label"]).lower() for e in library.entries]
+    tags = [{str(t).replace("-", " ").lower() for t in e["tags"]} for e in library.entries]
+    icons = {label for label, e in zip(labels, library.entries, strict=True) if e["kind"] == "icon"}
+    badges = []
+    for label, e in zip(labels, library.entries, strict=True):
+        words = label.split()
+        bases = [k for k in range(1, len(words)) if " ".join(words[:k]) in icons]
+        badges.append(set(words[bases[-1] :]) if e["kind"] == "icon" and bases else set())
+    thesaurus: dict[str, set[str]] = {}
+    for e, own, badge in zip(library.entries, tags, badges, strict=True):
+        if e["kind"] == "icon" and not badge:
+            for tag in own:
+                thesaurus.setdefault(tag, set()).update(own - {tag})
+    emoji_names = {
+        name for label, own, e in zip(labels, tags, library.entries, strict=True)
+        if e["kind"] == "emoji" for name in [*own, label]
+    }  # fmt: skip
+    return _Names(labels, tags, badges, thesaurus, emoji_names)
+
+
 @functools.lru_cache(maxsize=1024)
 def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float]]:
     """The five best assets for ``phrase``: (index, total score, similarity), best first."""
-    subject = Subject(phrase)
-    scores = library.vectors @ _vector(subject.phrase)
-    words = set(subject.phrase.split())
-    head = subject.phrase.split()[-1]
+    scores = library.vectors @ _vector(phrase)
+    words = set(phrase.split())
+    head = phrase.split()[-1]
+    names = _names(library)
+    # only when no emoji is named or tagged with the phrase: the names its synonyms give
+    synonyms = set() if phrase in names.emoji_names else names.thesaurus.get(phrase, set())
 
-    def bonus(entry: dict[str, Any]) -> float:
+    def bonus(entry: dict[str, Any], label: str, tags: set[str]) -> float:
         """Names beat meaning, and colour emoji beat line icons that name the same thing."""
         emoji = entry["kind"] == "emoji"
-        label_words = set(entry["label"].lower().split())
-        if entry["label"] == subject.phrase:
+        label_words = set(label.split())
+        if label == phrase:
             return 1.0 if emoji else 0.4
-        if subject.phrase in entry["tags"] or (entry["label"] == head and emoji):
+        if len(label_words) > 1 and label.endswith(" " + head) and label_words <= words:
+            # "hot air balloon" → "air balloon", more of the phrase than "balloon" names
+            return 0.45 + 0.1 * (len(label_words) - 1)
+        if phrase in tags or (label == head and emoji):
             named = 0.45 if emoji else 0.1
             return named + (0.05 if head in label_words else 0.0)
         if emoji and label_words <= words:  # "tennis racket" → the emoji named "tennis"
             return 0.35
-        named = (0.3 if emoji else 0.15) if entry["label"] == head else 0.0
-        return named + 0.1 * min(2, len(words & set(entry["tags"])))
+        if emoji and label in synonyms:  # "smartphone" → "mobile phone"
+            return 0.45
+        named = (0.3 if emoji else 0.15) if label == head else 0.0
+        return named + 0.1 * min(2, len(words & tags))
 
-    total_bonus = np.array([bonus(e) for e in library.entries])
+    total_bonus = np.array(
+        [
+            bonus(e, label, tags) - VARIANT_PENALTY * bool(badge and not badge & words)
+            for e, label, tags, badge in zip(
+                library.entries, names.labels, names.tags, names.badges, strict=True
+            )
+        ]
+    )
     emoji = np.array([e["kind"] == "emoji" for e in library.entries])
     total = scores + total_bonus + EMOJI_PREFERENCE * emoji
     top = np.argsort(-total)[:5]
