@@ -3,6 +3,7 @@ a lake, a cliff, a greenhouse …) and its weather is a layer over it, never an 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -126,3 +127,40 @@ def test_variations_vary_the_place_not_only_its_tint() -> None:
     assert np.array_equal(pictures[0], np.asarray(first, np.float32))
     spread = np.mean([np.abs(a - b).mean() for a, b in itertools.combinations(pictures, 2)])
     assert spread > 20
+
+
+def test_subjects_stand_on_the_place_that_holds_them() -> None:
+    """A cliff says where its top is, and the lighthouse stands there (before, it hung in the
+    air over the cliff's edge); every other variation sees it from the other side."""
+    from brushwork.engines.studio import layout
+
+    (lighthouse,) = parse_subjects("a lighthouse on a cliff")
+    lighthouse.asset = {"id": "test"}
+    for variation in (0, 1):
+        parsed = dataclasses.replace(parse("a lighthouse on a cliff"), variation=variation)
+        canvas, stage = scenes.painted(parsed, (256, 256), np.random.default_rng(5), "low")
+        assert stage is not None and 0.3 < stage.y < 0.6 and stage.x1 - stage.x0 > 0.25
+        inside = int((stage.x0 + stage.x1) / 2 * 256)
+        grass = canvas[int(stage.y * 256) - 2, inside]
+        assert grass[1] > grass[2] and grass[1] > grass[0], grass  # its green top
+        (placed,) = layout.plan([lighthouse], (256, 256), np.random.default_rng(1), "cliff",
+                                None, stage)  # fmt: skip
+        x0, _, x1, y1 = placed.box
+        assert abs(y1 - stage.y * 256) < 2 and placed.grounded
+        assert stage.x0 * 256 <= x0 and x1 <= stage.x1 * 256 + 1
+    assert scenes.painted(parse("a camel in the desert"), (64, 64), np.random.default_rng(1),
+                          "low")[1] is None  # fmt: skip
+
+
+def test_a_boat_on_a_lake_sits_in_its_water_not_on_a_blue_block() -> None:
+    """Twemoji's canoe brings a rectangle of water (#55ACEE): on a painted lake it is left
+    out; a blue car keeps all of itself."""
+    from brushwork.engines.studio import art, assets
+
+    picture, request = render("a wooden canoe on a lake")
+    assert [d["asset"] for d in request.meta["drawn"]] == ["emoji:1f6f6"]
+    block = np.abs(picture - np.array([85, 172, 238], np.float32)).max(axis=2) < 24
+    assert block.mean() < 0.002, block.mean()
+    library = assets.library()
+    car = art.rasterise(library.svg(library.by_id["emoji:1f699"]), 128)  # a blue car
+    assert np.array_equal(art.without_own_water(car), car)

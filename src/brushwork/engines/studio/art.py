@@ -134,10 +134,40 @@ def draw(
         if s.relation == "wearing" and s.target is not None:
             _fit_worn(placed, i, s.target, subjects, library, light)
     for p in sorted(placed, key=lambda p: (p.z, p.box[3])):
-        shadow(canvas, p, scene, quality)
         px = max(4, int(round(p.box[2] - p.box[0])))
         art = sprite(subjects[p.subject], library, px, light)
+        if p.afloat:
+            art = without_own_water(art)
+        if p.grounded:  # wide art is centred in its square: its feet go down to the ground
+            rows = np.nonzero((art[:, :, 3] > 0.5).any(axis=1))[0]
+            drop = float(px - 1 - rows[-1]) if len(rows) else 0.0
+            x0, y0, x1, y1 = p.box
+            p.box = (x0, y0 + drop, x1, y1 + drop)
+        if not p.afloat:  # on water there is no ground to throw a contact shadow on
+            shadow(canvas, p, scene, quality)
         paste(canvas, art[:, ::-1] if p.flip else art, p.box)
+
+
+def without_own_water(rgba: np.ndarray) -> np.ndarray:
+    """Art that carries a strip of water under it (Twemoji's canoe, a speedboat), set on a
+    painted lake: the blue regions that reach the bottom of the art become transparent, so
+    the boat sits in the lake's water instead of on a blue block."""
+    alpha = rgba[:, :, 3]
+    rows = np.nonzero((alpha > 0.5).any(axis=1))[0]
+    if not len(rows):
+        return rgba
+    rgb = np.clip(rgba[:, :, :3] * 255, 0, 255).astype(np.uint8)
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    blue = (hsv[:, :, 0] >= 95) & (hsv[:, :, 0] <= 110) & (hsv[:, :, 1] > 90) & (alpha > 0.05)
+    count, labels = cv2.connectedComponents(blue.astype(np.uint8), connectivity=4)
+    bottom = labels[max(0, int(rows[-1]) - 1) : int(rows[-1]) + 1]
+    water = np.isin(labels, [v for v in np.unique(bottom) if v != 0])
+    if water.sum() < 0.1 * (alpha > 0.5).sum():  # a blue detail, not a strip of water
+        return rgba
+    edge = cv2.dilate(water.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # its soft rim
+    out = rgba.copy()
+    out[:, :, 3] = np.where(edge, 0.0, alpha)
+    return out
 
 
 EYEWEAR = {"glasses", "sunglasses", "goggles", "spectacles", "monocle"}

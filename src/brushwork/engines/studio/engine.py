@@ -199,10 +199,11 @@ def compose(
         if chosen is not None:
             parsed = replace(parsed, scene=chosen)
             request.meta["scene"] = {"name": chosen, "from": "subjects"}
+    standing = None  # where the place's subjects stand, when it says
     if backdrop is not None:
         canvas = np.full((native[1], native[0], 3), backdrop, np.float32)
     else:
-        canvas = scenes.background(parsed, native, rng, request.quality)
+        canvas, standing = scenes.painted(parsed, native, rng, request.quality)
         if kind == "infographic" and parsed.scene is None:  # a clean sheet for the steps
             sheet = [(0.0, (248, 248, 250)), (1.0, (226, 230, 238))]
             canvas[:] = colour.gradient(native[1], native[0], sheet)
@@ -224,7 +225,9 @@ def compose(
             if plan.subjects_top is not None
             else lettering.text_extent(parsed.quoted, native[1], plan.title_top)
         )
-        placed = layout.plan(found, native, rng, parsed.scene or _ground(parsed, kind), below)
+        placed = layout.plan(
+            found, native, rng, parsed.scene or _ground(parsed, kind), below, standing
+        )
         art.draw(canvas, found, placed, library, parsed.scene, request.quality)
         request.meta["subjects"] = [
             {"phrase": s.phrase, "count": s.count, "asset": s.asset["id"] if s.asset else None}

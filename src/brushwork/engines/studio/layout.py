@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brushwork.engines.studio.places import Stage
 from brushwork.engines.studio.subjects import Subject
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -31,6 +32,7 @@ class Placed:
     z: int = 0  # drawing order: higher is drawn later (in front)
     grounded: bool = False
     flip: bool = False
+    afloat: bool = False  # on water: art that brings its own water leaves it out
 
 
 def _normalise(subjects: list[Subject]) -> list[Subject]:
@@ -54,14 +56,20 @@ def plan(
     rng: np.random.Generator,
     scene: str | None,
     text_bottom: float | None = None,
+    stage: Stage | None = None,
 ) -> list[Placed]:
-    """Boxes for every copy of every subject. ``text_bottom``: the y the title ends at."""
+    """Boxes for every copy of every subject. ``text_bottom``: the y the title ends at;
+    ``stage``: where the place's subjects stand (the top of a cliff, a lake's water)."""
     w, h = size
     subjects = _normalise(subjects)
     top = (text_bottom + 0.03 * h) if text_bottom is not None else 0.08 * h
     region = (0.05 * w, top, 0.95 * w, 0.94 * h)
+    if stage is not None and stage.y * h > top + 0.2 * h:
+        region = (max(region[0], stage.x0 * w), top, min(region[2], stage.x1 * w), stage.y * h)
     rw, rh = region[2] - region[0], max(region[3] - region[1], 0.2 * h)
-    grounded = scene in GROUNDED_SCENES
+    if stage is not None and text_bottom is None:
+        rh = max(rh, 0.4 * h)  # a low stage (a cliff top): the sky above it is room too
+    grounded = scene in GROUNDED_SCENES or stage is not None
     dependent = {
         s.target if s.relation in CARRIED else i
         for i, s in enumerate(subjects)
@@ -92,9 +100,9 @@ def plan(
             step = side * 1.15
             jitter = float(rng.uniform(-0.03, 0.03)) * unit if not grounded else 0.0
             cx = x + step / 2
-            placed.append(
-                Placed(i, _square(cx, bottom + jitter, side), 1, grounded, bool(rng.random() < 0.3))
-            )
+            flip = bool(rng.random() < 0.3)
+            afloat = stage is not None and stage.water
+            placed.append(Placed(i, _square(cx, bottom + jitter, side), 1, grounded, flip, afloat))
             x += step
     for i, s in enumerate(subjects):
         if s.corner and not any(p.subject == i for p in placed):

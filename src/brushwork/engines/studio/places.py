@@ -10,11 +10,28 @@ water and wet ground. The subject is composed on top, standing on the place's gr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from brushwork.engines.studio.colour import Canvas, gradient, noise, rgb
 from brushwork.engines.studio.prompt import RGB
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where a place's subjects stand, in fractions of the canvas: the ground line ``y``
+    between ``x0`` and ``x1`` (the top of a cliff, the water of a lake). ``water``: they
+    float there, so art that brings its own water (a canoe's) leaves it out."""
+
+    y: float
+    x0: float = 0.0
+    x1: float = 1.0
+    water: bool = False
+
+    def mirrored(self) -> Stage:
+        return Stage(self.y, 1 - self.x1, 1 - self.x0, self.water)
 
 
 def _fill(c: Canvas, points: list[tuple[float, float]], colour: RGB | np.ndarray) -> None:
@@ -146,7 +163,7 @@ def beach(c: Canvas, rng: np.random.Generator) -> None:
     c *= 1 - 0.18 * darker[:, :, None]  # the wet band of sand the wave just left
 
 
-def lake(c: Canvas, rng: np.random.Generator) -> None:
+def lake(c: Canvas, rng: np.random.Generator) -> Stage:
     """A still lake: distant hills, a treeline of pines, and their reflection."""
     h, w = c.shape[:2]
     shore = rng.uniform(0.5, 0.58)
@@ -165,9 +182,10 @@ def lake(c: Canvas, rng: np.random.Generator) -> None:
                   colour)  # fmt: skip
     _reflect(c, shore, 0.78, 0.004, rng)
     c[int(shore * h) :] += rgb((20, 40, 60)) * 0.3  # the water's own colour
+    return Stage(shore + (1 - shore) * 0.55, water=True)  # afloat, well in front of the shore
 
 
-def cliff(c: Canvas, rng: np.random.Generator) -> None:
+def cliff(c: Canvas, rng: np.random.Generator) -> Stage:
     """A cliff falling to the sea: headland on one side, horizon, surf at its foot."""
     h, w = c.shape[:2]
     horizon = rng.uniform(0.45, 0.52)
@@ -194,6 +212,9 @@ def cliff(c: Canvas, rng: np.random.Generator) -> None:
              1.0, max(2, w // 60))  # fmt: skip
     surf = cv2.GaussianBlur(surf, (0, 0), max(1.0, w / 80)) * noise(rng, h, w, 20)
     c[:] = c * (1 - surf[:, :, None]) + surf[:, :, None] * 0.95
+    # on the grass of the headland, back from its edge
+    stage = Stage(float(np.median(ridge)) + 0.012, 0.03, reach - 0.08)
+    return stage if left else stage.mirrored()
 
 
 def greenhouse(c: Canvas, rng: np.random.Generator) -> None:

@@ -4,6 +4,8 @@ native size per quality tier and upscaled."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -226,7 +228,7 @@ def _scene_bokeh(c: Canvas, rng: np.random.Generator) -> None:
     c[:] = np.clip(c + cv2.GaussianBlur(glow, (0, 0), max(1.0, 0.012 * max(h, w))) * 0.6, 0, 1)
 
 
-SCENE_PAINTERS = {
+SCENE_PAINTERS: dict[str, Callable[[Canvas, np.random.Generator], places.Stage | None]] = {
     "bokeh": _scene_bokeh,
     "sky": _scene_sky,
     "sunset": _scene_sunset,
@@ -264,23 +266,32 @@ def abstract(c: Canvas, rng: np.random.Generator, colours: list[RGB]) -> None:
 def background(
     parsed: Parsed, size: tuple[int, int], rng: np.random.Generator, quality: ResolvedQuality
 ) -> Canvas:
+    return painted(parsed, size, rng, quality)[0]
+
+
+def painted(
+    parsed: Parsed, size: tuple[int, int], rng: np.random.Generator, quality: ResolvedQuality
+) -> tuple[Canvas, places.Stage | None]:
+    """The scene, and where its subjects stand when the place says (places.Stage)."""
     w, h = size
     scale = BACKGROUND_SCALE[quality]
     pw, ph = max(16, int(w * scale)), max(16, int(h * scale))
     c: Canvas = np.zeros((ph, pw, 3), np.float32)
     scene = parsed.scene
+    stage = None
     if scene is None and parsed.weather:
         scene = WEATHER_SCENES[parsed.weather[0]]
     if scene is None:
         abstract(c, rng, parsed.colours)
     else:
-        SCENE_PAINTERS[scene](c, rng)
+        stage = SCENE_PAINTERS[scene](c, rng)
         if parsed.colours:
             tint(c, parsed.colours[0], 0.35)
     c = np.clip(c, 0, 1)
     if parsed.variation % 2:  # every other variation sees the place from the other side
         c = np.ascontiguousarray(c[:, ::-1])
+        stage = stage.mirrored() if stage is not None else None
     weather.apply(c, rng, parsed.weather)
     if (pw, ph) != (w, h):
         c = cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC)
-    return np.clip(c, 0, 1)
+    return np.clip(c, 0, 1), stage
