@@ -242,3 +242,35 @@ def test_a_hat_goes_on_the_head_not_on_a_tail_that_rises_higher() -> None:
     alpha[20:90, 150:158] = 1  # a thin tail at the right, rising to y=20
     x, y, width = crown(alpha)
     assert 30 <= x <= 90 and 45 <= y <= 60 and 30 <= width <= 70
+
+
+@pytest.mark.parametrize(("prompt", "scene"), [("a bird on a car", None),
+                                               ("a cat sitting on a sofa", "room")])  # fmt: skip
+def test_what_sits_on_a_thing_rests_on_its_art_not_on_its_square(
+    prompt: str, scene: str | None
+) -> None:
+    """A car's art is wider than tall, so the top of its square is empty: the bird sat in
+    the air over the roof (and the cat over a sofa twice its height away) until the art
+    itself was read."""
+    from brushwork.engines.studio import art, layout
+
+    library = assets.library()
+    found = parse_subjects(prompt)
+    for s in found:
+        match(s, library)
+    size = (512, 512)
+    placed = layout.plan(found, size, np.random.default_rng(1), scene)
+    canvas = np.full((512, 512, 3), 0.5, np.float32)
+    art.draw(canvas, found, placed, library, scene, "low")
+    mover, anchor = (next(p for p in placed if p.subject == i) for i in (0, 1))
+
+    def solid_rows(p: layout.Placed, columns: slice = slice(None)) -> np.ndarray:
+        px = max(4, int(round(p.box[2] - p.box[0])))
+        alpha = art.sprite(found[p.subject], library, px, 0.5)[:, :, 3] > 0.5
+        alpha = alpha[:, ::-1] if p.flip else alpha
+        return p.box[1] + np.nonzero(alpha[:, columns].any(axis=1))[0]
+
+    side = int(anchor.box[2] - anchor.box[0])
+    roof = solid_rows(anchor, slice(side // 3, 2 * side // 3))[0]
+    feet = solid_rows(mover)[-1]
+    assert abs(feet - roof) < 0.03 * 512, (feet, roof)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -130,6 +131,18 @@ def draw(
     """Shadows first, then the art, back to front. What a subject wears is fitted to the
     top of its art first (:func:`crown`), not to the top of its box."""
     light = float(canvas.mean())
+
+    def solid(p: Placed) -> np.ndarray:
+        px = max(4, int(round(p.box[2] - p.box[0])))
+        alpha = sprite(subjects[p.subject], library, px, light)[:, :, 3] > 0.5
+        return alpha[:, ::-1] if p.flip else alpha
+
+    for p in placed:
+        if p.grounded:  # wide art is centred in its square: its feet go down to the ground
+            _shift(p, _last_row(solid(p), p))
+    for i, s in enumerate(subjects):  # on / above: on the anchor's art, not its square
+        if s.relation in ("on", "above") and s.target is not None:
+            _seat(placed, i, s.target, s.relation, solid)
     for i, s in enumerate(subjects):
         if s.relation == "wearing" and s.target is not None:
             _fit_worn(placed, i, s.target, subjects, library, light)
@@ -138,14 +151,49 @@ def draw(
         art = sprite(subjects[p.subject], library, px, light)
         if p.afloat:
             art = without_own_water(art)
-        if p.grounded:  # wide art is centred in its square: its feet go down to the ground
-            rows = np.nonzero((art[:, :, 3] > 0.5).any(axis=1))[0]
-            drop = float(px - 1 - rows[-1]) if len(rows) else 0.0
-            x0, y0, x1, y1 = p.box
-            p.box = (x0, y0 + drop, x1, y1 + drop)
         if not p.afloat:  # on water there is no ground to throw a contact shadow on
             shadow(canvas, p, scene, quality)
         paste(canvas, art[:, ::-1] if p.flip else art, p.box)
+
+
+def _last_row(alpha: np.ndarray, p: Placed) -> float:
+    """How far below the art's lowest solid row its box ends, in canvas pixels."""
+    rows = np.nonzero(alpha.any(axis=1))[0]
+    return float(alpha.shape[0] - 1 - rows[-1]) if len(rows) else 0.0
+
+
+def _shift(p: Placed, dy: float) -> None:
+    x0, y0, x1, y1 = p.box
+    p.box = (x0, y0 + dy, x1, y1 + dy)
+
+
+def _seat(
+    placed: list[Placed], mover: int, anchor: int, relation: str,
+    solid: Callable[[Placed], np.ndarray],
+) -> None:  # fmt: skip
+    """Move what sits on (or floats above) another so its art's lowest row rests on the top
+    of the other's art over its middle third (a sofa's seat cushion, a car's roof), sunk a
+    little into it; "above" keeps a gap. The layout placed it by the anchor's square, whose
+    top is empty for any art wider than tall."""
+    under = next((p for p in placed if p.subject == anchor), None)
+    if under is None:
+        return
+    base = solid(under)
+    side = base.shape[1]
+    middle = base[:, side // 3 : max(side // 3 + 1, 2 * side // 3)]
+    rows = np.nonzero(middle.any(axis=1))[0]
+    if not len(rows):
+        rows = np.nonzero(base.any(axis=1))[0]
+    if not len(rows):
+        return
+    seat = under.box[1] + float(rows[0]) * (under.box[3] - under.box[1]) / base.shape[0]
+    for p in placed:
+        if p.subject != mover:
+            continue
+        size = p.box[3] - p.box[1]
+        gap = 0.12 * (under.box[3] - under.box[1]) if relation == "above" else -0.04 * size
+        bottom = p.box[3] - _last_row(solid(p), p)
+        _shift(p, seat - gap - bottom)
 
 
 def without_own_water(rgba: np.ndarray) -> np.ndarray:
