@@ -274,3 +274,15 @@ def test_what_sits_on_a_thing_rests_on_its_art_not_on_its_square(
     roof = solid_rows(anchor, slice(side // 3, 2 * side // 3))[0]
     feet = solid_rows(mover)[-1]
     assert abs(feet - roof) < 0.03 * 512, (feet, roof)
+
+
+def test_art_names_are_read_from_the_engines_own_assets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A studio configured with its assets elsewhere than BRUSHWORK_ASSETS reads the art names
+    of its own assets whole; with none installed there, only the fixed compounds are known."""
+    root = assets.assets_dir()
+    monkeypatch.setenv("BRUSHWORK_ASSETS", str(tmp_path))  # nothing installed there
+    assert [s.phrase for s in parse_subjects("a four leaf clover", root)] == ["four leaf clover"]
+    assert [s.phrase for s in parse_subjects("a four leaf clover")] == ["leaf clover"]
+    assert [s.phrase for s in parse_subjects("an ice cream cone")] == ["ice cream cone"]

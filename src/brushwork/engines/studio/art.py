@@ -131,15 +131,21 @@ def draw(
     """Shadows first, then the art, back to front. What a subject wears is fitted to the
     top of its art first (:func:`crown`), not to the top of its box."""
     light = float(canvas.mean())
+    arts: dict[tuple[int, int], np.ndarray] = {}  # (subject, px): recoloured once per picture
+
+    def art_of(p: Placed) -> np.ndarray:
+        px = max(4, int(round(p.box[2] - p.box[0])))
+        if (p.subject, px) not in arts:
+            arts[p.subject, px] = sprite(subjects[p.subject], library, px, light)
+        return arts[p.subject, px]
 
     def solid(p: Placed) -> np.ndarray:
-        px = max(4, int(round(p.box[2] - p.box[0])))
-        alpha = sprite(subjects[p.subject], library, px, light)[:, :, 3] > 0.5
+        alpha = art_of(p)[:, :, 3] > 0.5
         return alpha[:, ::-1] if p.flip else alpha
 
     for p in placed:
         if p.grounded:  # wide art is centred in its square: its feet go down to the ground
-            _shift(p, _last_row(solid(p), p))
+            _shift(p, _last_row(solid(p)))
     for i, s in enumerate(subjects):  # on / above: on the anchor's art, not its square
         if s.relation in ("on", "above") and s.target is not None:
             _seat(placed, i, s.target, s.relation, solid)
@@ -147,16 +153,15 @@ def draw(
         if s.relation == "wearing" and s.target is not None:
             _fit_worn(placed, i, s.target, subjects, library, light)
     for p in sorted(placed, key=lambda p: (p.z, p.box[3])):
-        px = max(4, int(round(p.box[2] - p.box[0])))
-        art = sprite(subjects[p.subject], library, px, light)
-        if p.afloat:
+        art = art_of(p)
+        if p.afloat:  # on water there is no ground to throw a contact shadow on
             art = without_own_water(art)
-        if not p.afloat:  # on water there is no ground to throw a contact shadow on
+        else:
             shadow(canvas, p, scene, quality)
         paste(canvas, art[:, ::-1] if p.flip else art, p.box)
 
 
-def _last_row(alpha: np.ndarray, p: Placed) -> float:
+def _last_row(alpha: np.ndarray) -> float:
     """How far below the art's lowest solid row its box ends, in canvas pixels."""
     rows = np.nonzero(alpha.any(axis=1))[0]
     return float(alpha.shape[0] - 1 - rows[-1]) if len(rows) else 0.0
@@ -192,7 +197,7 @@ def _seat(
             continue
         size = p.box[3] - p.box[1]
         gap = 0.12 * (under.box[3] - under.box[1]) if relation == "above" else -0.04 * size
-        bottom = p.box[3] - _last_row(solid(p), p)
+        bottom = p.box[3] - _last_row(solid(p))
         _shift(p, seat - gap - bottom)
 
 

@@ -191,7 +191,7 @@ def compose(
         native = fit_native((native[0] * 3 // 2, native[1] * 3 // 2), NATIVE_MAX_EDGE)
     kind = subjects.composition(request.prompt)
     plan = compositions.frame(kind, parsed)
-    found = subjects.parse_subjects(request.prompt) if plan.subjects else []
+    found = subjects.parse_subjects(request.prompt, assets_root) if plan.subjects else []
     if parsed.scene is not None:
         request.meta["scene"] = {"name": parsed.scene, "from": "prompt"}
     elif kind is None and not parsed.weather and backdrop is None:  # no place named

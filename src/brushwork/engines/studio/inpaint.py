@@ -210,7 +210,7 @@ def place_subject(
     assets_root: Path | None = None,
 ) -> np.ndarray:
     """The named thing, drawn from its art, fitted to the region, in the photo's colours."""
-    found = parse_subjects(parsed.text)
+    found = parse_subjects(parsed.text, assets_root)
     if not found or assets.missing_reason(assets_root) is not None:
         return rgb
     library = assets.library(assets_root)

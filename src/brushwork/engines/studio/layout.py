@@ -70,6 +70,7 @@ def plan(
     if stage is not None and text_bottom is None:
         rh = max(rh, 0.4 * h)  # a low stage (a cliff top): the sky above it is room too
     grounded = scene in GROUNDED_SCENES or stage is not None
+    afloat = stage is not None and stage.water
     dependent = {
         s.target if s.relation in CARRIED else i
         for i, s in enumerate(subjects)
@@ -101,7 +102,6 @@ def plan(
             jitter = float(rng.uniform(-0.03, 0.03)) * unit if not grounded else 0.0
             cx = x + step / 2
             flip = bool(rng.random() < 0.3)
-            afloat = stage is not None and stage.water
             placed.append(Placed(i, _square(cx, bottom + jitter, side), 1, grounded, flip, afloat))
             x += step
     for i, s in enumerate(subjects):

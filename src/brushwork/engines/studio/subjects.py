@@ -226,10 +226,10 @@ def _compounds(root: str | None) -> tuple[frozenset[str], dict[str, int]]:
     return frozenset(names), longest
 
 
-def _join_compounds(words: list[str]) -> list[str]:
+def _join_compounds(words: list[str], assets_root: Path | None) -> list[str]:
     from brushwork.engines.studio import assets
 
-    root = assets.assets_dir()
+    root = assets_root or assets.assets_dir()
     known, longest = _compounds(str(root) if assets.missing_reason(root) is None else None)
     out, i = [], 0
     while i < len(words):
@@ -245,8 +245,8 @@ def _join_compounds(words: list[str]) -> list[str]:
     return out
 
 
-def _phrase(chunk: str) -> Subject | None:
-    words = _join_compounds(re.findall(r"[a-z][a-z'-]*|\d+", chunk))
+def _phrase(chunk: str, assets_root: Path | None = None) -> Subject | None:
+    words = _join_compounds(re.findall(r"[a-z][a-z'-]*|\d+", chunk), assets_root)
     if "of" in words:
         at = words.index("of")
         if at > 0 and words[at - 1] in CONTAINERS:
@@ -296,8 +296,9 @@ def composition(prompt: str) -> str | None:
     return None
 
 
-def parse_subjects(prompt: str) -> list[Subject]:
-    """The subjects in order of mention, with count, colour, size and relations."""
+def parse_subjects(prompt: str, assets_root: Path | None = None) -> list[Subject]:
+    """The subjects in order of mention, with count, colour, size and relations; the art
+    names of ``assets_root`` (the engine's assets, BRUSHWORK_ASSETS when None) read whole."""
     text = instructions(prompt, gap=" , ")  # a quoted string ends a clause
     for w in STYLE_WORDS:  # style words are never subjects
         after = r"(?= (?:sketch|drawing|style|art))" if w in THING_STYLES else ""
@@ -312,7 +313,7 @@ def parse_subjects(prompt: str) -> list[Subject]:
         clause = CORNER.sub(" ", clause)
         previous: int | None = None
         for relation, chunk in _relation_split(clause):
-            subject = _phrase(chunk)
+            subject = _phrase(chunk, assets_root)
             if subject is None:
                 continue
             if relation is not None and previous is not None:
