@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from brushwork.errors import InvalidInput
+from brushwork.imaging.cluster import kmeans
 
 WORK = 320  # the long edge GrabCut runs at
 GRABCUT_ROUNDS = 4
@@ -176,9 +177,7 @@ def _border_contrast(lab: np.ndarray) -> np.ndarray:
     border colours, normalised to [0, 1]."""
     h, w = lab.shape[:2]
     strip = _border(lab)
-    k = 6
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
-    _, _, centres = cv2.kmeans(strip, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
+    _, centres = kmeans(strip, 6, iterations=10, eps=1.0, attempts=2)
     flat = lab.reshape(-1, 3)
     distance = np.min(
         np.linalg.norm(flat[:, None, :] - centres[None, :, :], axis=2), axis=1
@@ -226,7 +225,7 @@ def _grabcut(rgb: np.ndarray, seed: np.ndarray, rounds: int = GRABCUT_ROUNDS) ->
     for picture in (cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), features):
         mask = seed.copy()
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        cv2.grabCut(picture, mask, None, bgd, fgd, rounds, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
+        cv2.grabCut(picture, mask, None, bgd, fgd, rounds, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload, unused-ignore]
         found = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
         # a cut that kept a sliver of what the cues proposed is a poor answer, however
         # clean: weigh it by how much of the proposal it kept (full weight from a quarter)

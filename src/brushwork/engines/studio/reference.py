@@ -22,6 +22,7 @@ from brushwork.engines.studio.colour import Stage
 from brushwork.engines.studio.layout import Placed
 from brushwork.engines.studio.prompt import RGB, Parsed
 from brushwork.imaging import selection
+from brushwork.imaging.cluster import kmeans
 
 RESTYLE = re.compile(r"\b(as an?|in the style of|into an?|restyle|in \w+ colou?rs|make it)\b")
 
@@ -29,8 +30,7 @@ RESTYLE = re.compile(r"\b(as an?|in the style of|into an?|restyle|in \w+ colou?r
 def palette(image: Image.Image, k: int = 3) -> list[RGB]:
     """The image's k dominant colours, most common first."""
     small = np.asarray(image.convert("RGB").resize((64, 64)), np.float32).reshape(-1, 3)
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
-    _, labels, centres = cv2.kmeans(small, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
+    labels, centres = kmeans(small, k, iterations=20, eps=1.0, attempts=2)
     order = np.argsort(-np.bincount(labels.ravel(), minlength=k))
     return [(int(c[0]), int(c[1]), int(c[2])) for c in centres[order]]
 

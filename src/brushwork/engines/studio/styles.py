@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from brushwork.contract import ResolvedQuality
 from brushwork.engines.studio.colour import Canvas, noise, saturate
+from brushwork.imaging.cluster import kmeans
 
 
 def stylise(c: Canvas, styles: list[str], rng: np.random.Generator) -> Canvas:
@@ -65,9 +66,8 @@ def pixel_art(c: Canvas) -> Canvas:
     small = saturate(small, 1.4)  # console colours
     flat = small.reshape(-1, 3)
     k = min(PIXEL_PALETTE, len(flat))
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 1e-3)
     cv2.setRNGSeed(0)  # the same picture, the same palette
-    _, _, palette = cv2.kmeans(flat, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
+    _, palette = kmeans(flat, k, iterations=12, eps=1e-3, attempts=1)
     sh, sw = small.shape[:2]
     threshold = np.tile(BAYER, (sh // 4 + 1, sw // 4 + 1))[:sh, :sw, None]
     dithered = (small + (threshold - 0.5) * 0.18).reshape(-1, 3)
