@@ -139,6 +139,20 @@ REMOVALS = [
     ("chelsea", 0.15, 0.50, 0.12, 0.26, 0),  # the backdrop left of the cat, 10%
     ("rocket", 0.78, 0.40, 0.17, 0.22, 0),  # the sky beside the gantry, 12%
 ]
+# a second set, written after the fill was tuned on the first and never tuned on: the first's
+# cases have been looked at while the fill changed, these are what the change is judged by
+REMOVALS_FRESH = [
+    ("camera", 0.78, 0.35, 0.12, 0.16, 0),  # the sky right of the cameraman, 6%
+    ("camera", 0.30, 0.90, 0.18, 0.08, 0),  # the grass under his tripod, 5%
+    ("china", 0.90, 0.30, 0.08, 0.18, 0),  # the tree top at the right and its sky, 5%
+    ("china", 0.12, 0.60, 0.10, 0.15, 20),  # the trees and lake left of the pagoda, 5%
+    ("flower", 0.45, 0.10, 0.25, 0.09, 0),  # the leaves above the flower, 7%
+    ("flower", 0.30, 0.45, 0.07, 0.18, 0),  # the flower's left edge, 4%
+    ("coins", 0.50, 0.50, 0.10, 0.10, 0),  # between the coins, 3%
+    ("clock", 0.20, 0.30, 0.12, 0.16, 0),  # the wall beside the clock, 6%
+    ("immunohistochemistry", 0.60, 0.60, 0.15, 0.15, 30),  # stained tissue, 7%
+    ("astronaut", 0.12, 0.15, 0.10, 0.13, 0),  # the flag behind her, 4%
+]
 
 
 def removal_photo(name: str) -> np.ndarray:
@@ -164,6 +178,7 @@ def foreign(image: np.ndarray, hole: np.ndarray) -> float:
     reach = max(6, int(0.03 * max(hole.shape)))
     ring = (cv2.dilate(u8, np.ones((2 * reach + 1,) * 2, np.uint8)) > 0) & ~hole
     k = 8
+    cv2.setRNGSeed(0)  # one hole, one measure
     _, _, centres = cv2.kmeans(  # type: ignore[call-overload, unused-ignore]
         lab[ring], k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5), 3,
         cv2.KMEANS_PP_CENTERS,
@@ -173,12 +188,12 @@ def foreign(image: np.ndarray, hole: np.ndarray) -> float:
     return float((nearest > 20).mean())
 
 
-def removals() -> None:
-    print("\nRemovals beside an object (held out), one hole each:\n")
+def removals(name_of_set: str = "held out", cases: list | None = None) -> None:
+    print(f"\nRemovals beside an object ({name_of_set}), one hole each:\n")
     print("| photo | hole | method | PSNR dB | texture ratio | seam | foreign (truth) |")
     print("|---|---|---|---|---|---|---|")
     tiles = []
-    for name, *spec in REMOVALS:
+    for name, *spec in cases or REMOVALS:
         image = removal_photo(name)
         hole = ellipse_hole(image.shape[:2], tuple(spec))
         truth_foreign = foreign(image, hole)
@@ -192,8 +207,9 @@ def removals() -> None:
             row.append(result)
         tiles.append(np.hstack([cv2.resize(t, (320, 214)) for t in row]))
     Path("out").mkdir(exist_ok=True)
-    Image.fromarray(np.vstack(tiles)).save("out/removals.png")
-    print("\nsheet: out/removals.png (hole, brushwork, Telea)")
+    sheet = "out/removals.png" if cases is None else "out/removals_fresh.png"
+    Image.fromarray(np.vstack(tiles)).save(sheet)
+    print(f"\nsheet: {sheet} (hole, brushwork, Telea)")
 
 
 def main() -> None:
@@ -203,6 +219,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.removals_only:
         removals()
+        removals("fresh, never tuned on", REMOVALS_FRESH)
         return
     rng = np.random.default_rng(0)
     rows: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
@@ -235,6 +252,7 @@ def main() -> None:
         times.append(time.perf_counter() - started)
     print(f"\n1024x1024, 6% hole, medium: median {statistics.median(times):.2f} s (3 runs)")
     removals()
+    removals("fresh, never tuned on", REMOVALS_FRESH)
 
 
 if __name__ == "__main__":
