@@ -129,3 +129,39 @@ def test_further_references_lend_their_palette() -> None:
         np.asarray(styled, np.float32)[:, :, 2].mean()
         > np.asarray(plain, np.float32)[:, :, 2].mean() + 10
     )
+
+
+def _foreign(image: np.ndarray, hole: np.ndarray) -> float:
+    """The share of the hole unlike every colour of the ring around it (as bench/
+    inpaint_quality.py measures a clone of a neighbouring object)."""
+    import cv2
+
+    lab = cv2.cvtColor(cv2.GaussianBlur(image, (0, 0), 2), cv2.COLOR_RGB2LAB).astype(np.float32)
+    ring = (cv2.dilate(hole.astype(np.uint8), np.ones((39, 39), np.uint8)) > 0) & ~hole
+    cv2.setRNGSeed(0)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    _, _, centres = cv2.kmeans(lab[ring], 8, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    nearest = np.min(np.linalg.norm(lab[hole][:, None] - centres[None], axis=2), axis=1)
+    return float((nearest > 20).mean())
+
+
+@pytest.mark.parametrize(
+    ("photo", "centre", "axes"),
+    [("china.jpg", (448, 273), (140, 72)), ("flower.jpg", (435, 222), (57, 85))],
+    ids=["lake-beside-the-pagoda", "edge-of-the-flower"],
+)
+def test_removal_beside_an_object_does_not_clone_it(photo, centre, axes) -> None:
+    """A hole in the lake beside the pagoda was filled with a second pagoda roof, a hole at
+    the flower's edge with the dark leaves behind it: the fill is no more foreign to the
+    hole's surroundings than the truth is (issue 18)."""
+    import cv2
+    from sklearn.datasets import load_sample_image
+
+    image = np.ascontiguousarray(load_sample_image(photo))
+    hole = np.zeros(image.shape[:2], np.uint8)
+    cv2.ellipse(hole, centre, axes, 0, 0, 360, 1, -1)
+    edit = hole.astype(np.float32)
+    (out,), _, _ = run("inpaint", "remove it", [Image.fromarray(image)], edit, quality="medium")
+    result = np.asarray(keep_composite(Image.fromarray(image), out, edit))
+    truth = _foreign(image, hole > 0)
+    assert _foreign(result, hole > 0) <= truth + 0.03, truth

@@ -29,12 +29,17 @@ from brushwork.engines.studio.colour import Stage
 from brushwork.engines.studio.layout import Placed
 from brushwork.engines.studio.prompt import Parsed
 from brushwork.engines.studio.subjects import Subject, match, parse_subjects
+from brushwork.imaging.cluster import kmeans
 
 REMOVE = re.compile(r"\b(remove|erase|delete|clean ?up|get rid of|take out|empty|nothing|clear)\b")
 CHANGE = re.compile(r"\b(make|turn|paint|change|recolou?r|colou?r|dye|into)\b")
 MATERIALS = {"wooden": "wood", "wood": "wood", "marble": "marble"}
 PATCH = {"low": 3, "medium": 3, "high": 5}  # PatchMatch patch radius per tier
 SMALL_HOLE = 0.004  # of the image: smaller holes are filled by the structure pass alone
+# a hole's border is told apart into this many kinds of surroundings, and a source pixel
+# further than SOURCE_UNLIKE (Lab) from every kind belongs to something else
+SOURCE_KINDS, SOURCE_UNLIKE = 3, 24.0
+SOURCE_ALIKE = 15.0  # two kinds whose colours are this close (Lab) are one
 
 
 def intent(prompt: str, parsed: Parsed) -> str:
@@ -121,9 +126,9 @@ def content_fill(
             size = (int(cw * scale), int(ch * scale))
             small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
             small_mask = cv2.resize(crop_mask, size, interpolation=cv2.INTER_NEAREST)
-            filled = cv2.resize(patchmatch.inpaint(small, small_mask, patch_size=patch), (cw, ch))
+            filled = cv2.resize(_synthesise(small, small_mask, patch), (cw, ch))
         else:
-            filled = patchmatch.inpaint(crop, crop_mask, patch_size=patch)
+            filled = _synthesise(crop, crop_mask, patch)
         mine = parts[y0:y1, x0:x1] == part
         texture[y0:y1, x0:x1][mine] = filled[mine]
     # the structure pass steers the synthesis where the texture lost the big shapes
@@ -133,6 +138,78 @@ def content_fill(
     out = rgb.copy()
     out[hole] = np.clip(guided[hole], 0, 255).astype(np.uint8)
     return out
+
+
+def _synthesise(crop: np.ndarray, hole: np.ndarray, patch: int) -> np.ndarray:
+    """PatchMatch over one hole, each stretch of it from sources like the stretch of border
+    it continues: the border is told apart into its kinds (water, a roof, leaves), each hole
+    pixel belongs to the kind whose border is nearest (weighed by how much of the border that
+    kind holds), and is synthesised only from the crop's pixels of that kind, never from
+    pixels unlike every kind of the border. So a pagoda beside a lake is not cloned onto the
+    water, and the dark leaves beside a flower do not eat into its petals."""
+    import patchmatch
+
+    inside = hole > 0
+    u8 = inside.astype(np.uint8)
+    reach = max(3, round(0.02 * max(hole.shape)))
+    ring = (cv2.dilate(u8, np.ones((2 * reach + 1,) * 2, np.uint8)) > 0) & ~inside
+    if ring.sum() < 3 * SOURCE_KINDS:
+        return np.asarray(patchmatch.inpaint(crop, hole, patch_size=patch))
+    lab = cv2.cvtColor(cv2.GaussianBlur(crop, (0, 0), 2), cv2.COLOR_RGB2LAB).astype(np.float32)
+    labels, centres, shares = _border_kinds(lab[ring])
+    distance = np.linalg.norm(lab[:, :, None, :] - centres[None, None], axis=3)
+    unlike = np.min(distance, axis=2) > SOURCE_UNLIKE
+    distance[..., shares == 0] = np.inf  # a kind merged into another has no pixels of its own
+    kind_of = np.argmin(distance, axis=2)
+    border_kind = np.full(hole.shape, -1, np.int32)
+    border_kind[ring] = labels
+    reach_of = np.full((SOURCE_KINDS, *hole.shape), np.inf, np.float32)
+    for kind in np.nonzero(shares)[0]:  # what surrounds a hole mostly fills most of it
+        away = (border_kind != kind).astype(np.uint8)
+        reach_of[kind] = cv2.distanceTransform(away, cv2.DIST_L2, 5) / shares[kind]
+    hole_kind = np.argmin(reach_of, axis=0)
+    out, rest = crop.copy(), inside.copy()
+    for kind in np.argsort(-shares)[1:]:  # the minor kinds, each from its own sources
+        part = inside & (hole_kind == kind)
+        sources = ~inside & ~unlike & (kind_of == kind)
+        if not part.any() or sources.sum() < max(64, 2 * part.sum()):
+            continue  # too few sources of its own kind: left to the open pass
+        barred = ~part & ~sources
+        out[part] = _patchmatch(crop, part, barred, patch)[part]
+        rest &= ~part
+    if rest.any():  # the main kind, and what had too few sources: anything but the unlike
+        barred = (inside & ~rest) | (~inside & unlike)
+        if (~barred).sum() - rest.sum() < max(64, 2 * rest.sum()):
+            barred = inside & ~rest
+        out[rest] = _patchmatch(out, rest, barred, patch)[rest]
+    return out
+
+
+def _border_kinds(border: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kinds of a hole's border (N x 3 Lab): each pixel's kind, the kinds' colours and
+    their shares of the border; kinds that look alike (a sky's gradient) are merged into
+    the bigger one, which leaves the smaller a share of 0."""
+    cv2.setRNGSeed(0)  # one hole, one split
+    labels, centres = kmeans(border, SOURCE_KINDS, iterations=10, eps=1.0, attempts=1)
+    labels = labels.ravel()
+    shares = np.bincount(labels, minlength=SOURCE_KINDS) / len(labels)
+    for kind in np.argsort(-shares):
+        bigger = [k for k in range(SOURCE_KINDS) if shares[k] > shares[kind]]
+        gaps = [float(np.linalg.norm(centres[k] - centres[kind])) for k in bigger]
+        if gaps and min(gaps) < SOURCE_ALIKE:
+            into = bigger[int(np.argmin(gaps))]
+            labels[labels == kind] = into
+            shares[into], shares[kind] = shares[into] + shares[kind], 0
+    return labels, centres, shares
+
+
+def _patchmatch(image: np.ndarray, fill: np.ndarray, barred: np.ndarray, patch: int) -> np.ndarray:
+    """PatchMatch filling ``fill`` without reading or writing ``barred`` (bool masks)."""
+    import patchmatch
+
+    as_mask = [m.astype(np.uint8) * 255 for m in (fill, barred)]
+    return np.asarray(patchmatch.inpaint(image, as_mask[0], global_mask=as_mask[1],
+                                         patch_size=patch))  # fmt: skip
 
 
 def blend(original: np.ndarray, result: np.ndarray, hole: np.ndarray) -> np.ndarray:
