@@ -16,14 +16,16 @@ styles and surfaces beside the subject; its misses have been seen since) and "fr
 (``subjects_fresh2.tsv``, 60 prompts whose subject does something — "a dog chasing a ball"
 — written before the parser learned verb phrases) and "fresh3" (``subjects_fresh3.tsv``, 100
 everyday prompts with places, styles, relations, "X of Y" and synonyms, written before the
-parser read whole art names and "X of Y" parts). For brushwork's matcher each prompt is right (the
-main subject drawn with an accepted asset), not drawn (no subject parsed, or none above the
-floor: the picture says so, which is not wrong) or wrong (another object drawn for it). A
-prompt whose subject is the weather ("a thunderstorm") is right when no icon is drawn and
+parser read whole art names and "X of Y" parts) and "fresh4" (``subjects_fresh4.tsv``, 101
+prompts about things and people more than animals, where a near miss draws the wrong object,
+written before the matcher's changes of 2026-12-07). For brushwork's matcher each prompt is
+right (the main subject drawn with an accepted asset), not drawn (no subject parsed, or none
+above the floor: the picture says so, which is not wrong) or wrong (another object drawn for
+it). A prompt whose subject is the weather ("a thunderstorm") is right when no icon is drawn and
 the weather is painted over the scene instead (issue 18), and counted in its own column.
 Targets (issue 18): at least 90% right, at most 1% wrong objects.
 
-    python bench/subjects.py [--set tuned|fresh|fresh2|fresh3|all] [--show-misses]
+    python bench/subjects.py [--set tuned|fresh|fresh2|fresh3|fresh4|all] [--show-misses]
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ SETS = {
     "fresh": DATA.with_name("subjects_fresh.tsv"),
     "fresh2": DATA.with_name("subjects_fresh2.tsv"),
     "fresh3": DATA.with_name("subjects_fresh3.tsv"),
+    "fresh4": DATA.with_name("subjects_fresh4.tsv"),
 }
 
 
