@@ -25,6 +25,10 @@ HELD_OUT = [  # issue 18's "Why", and what each must paint
     ("a teapot in a kitchen", "kitchen", []),
     ("a laptop on a desk", "desk", []),
     ("a little bakery storefront in the snowfall", "storefront", ["snow"]),
+    # snow named with another place is that place under snow (it painted a bare snow field)
+    ("A fox in a snowy forest, watercolor", "forest", ["snow"]),
+    ("mountains in winter", "mountain", ["snow"]),
+    ("a snowy day", "snow", []),
 ]
 
 

@@ -172,14 +172,16 @@ def parse(prompt: str) -> Parsed:
     # Quoted text is content, not instructions: colours and scene come from the rest.
     rest = instructions(prompt)
     colours = [rgb for _, name, rgb in sorted(_find_colours(rest))]
-    scene = next(
-        (name for name, words in SCENES.items() if any(_contains(rest, w) for w in words)),
-        None,
-    )
+    scenes = [name for name, words in SCENES.items() if any(_contains(rest, w) for w in words)]
     styles = [name for name, words in STYLES.items() if any(_contains(rest, w) for w in words)]
     surface = _surface(rest)
     light = _first(LIGHTS, rest)
     weather = [name for name, words in WEATHER.items() if any(_contains(rest, w) for w in words)]
+    if scenes[:1] == ["snow"] and len(scenes) > 1:
+        # "a snowy forest", "mountains in winter": the place, with snow falling over it
+        scenes = scenes[1:]
+        weather = weather if "snow" in weather else [*weather, "snow"]
+    scene = scenes[0] if scenes else None
     return Parsed(
         prompt, quoted, colours, scene, styles, _text_colour(rest), surface, light, weather
     )
