@@ -65,6 +65,13 @@ PARSES = [
     ("a glowing light bulb, flat design", [("glowing light bulb", 1, None, None, None)]),
     ("a flying saucer", [("flying saucer", 1, None, None, None)]),
     ("a mug of hot chocolate", [("hot chocolate", 1, None, None, None)]),
+    # a word the art names as written is not a plural ("scissor", "rhinocero" found nothing
+    # by name), and a pair of such a thing is one thing; a pair of shoes is two
+    ("a pair of scissors", [("scissors", 1, None, None, None)]),
+    ("a pair of sunglasses", [("sunglasses", 1, None, None, None)]),
+    ("a pair of shoes", [("shoe", 2, None, None, None)]),
+    ("three pancakes", [("pancakes", 3, None, None, None)]),
+    ("a rhinoceros", [("rhinoceros", 1, None, None, None)]),
 ]  # fmt: skip
 
 
@@ -111,6 +118,15 @@ def test_subjects_map_to_the_art_a_person_would_pick(phrase: str, label: str) ->
     match(subject, assets.library())
     assert subject.asset is not None
     assert subject.asset["label"].endswith(label) or subject.asset["label"].startswith(label)
+
+
+@pytest.mark.parametrize("prompt", ["a cabin in the mountains", "a pufferfish"])
+def test_art_that_only_meaning_connects_needs_to_be_near(prompt: str) -> None:
+    """No name or tag connects "cabin" to any art, and the nearest by meaning (a passenger
+    ship, 0.53) is another thing: nothing is drawn rather than a wrong object."""
+    (subject,) = parse_subjects(prompt)
+    match(subject, assets.library())
+    assert subject.asset is None
 
 
 def test_an_unknown_word_gets_no_art_and_the_picture_says_so() -> None:

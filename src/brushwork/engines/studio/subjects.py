@@ -226,11 +226,28 @@ def _compounds(root: str | None) -> tuple[frozenset[str], dict[str, int]]:
     return frozenset(names), longest
 
 
-def _join_compounds(words: list[str], assets_root: Path | None) -> list[str]:
+def _installed(assets_root: Path | None) -> str | None:
+    """The art's root as a cache key, None where no art is installed."""
     from brushwork.engines.studio import assets
 
     root = assets_root or assets.assets_dir()
-    known, longest = _compounds(str(root) if assets.missing_reason(root) is None else None)
+    return str(root) if assets.missing_reason(root) is None else None
+
+
+@functools.cache
+def _emoji_names(root: str | None) -> frozenset[str]:
+    """Every emoji's name, lower case: a word the art names as written ("scissors",
+    "rhinoceros", "pancakes") is not a plural to take an s off."""
+    if root is None:
+        return frozenset()
+    from brushwork.engines.studio import assets
+
+    library = assets.library(Path(root))
+    return frozenset(str(e["label"]).lower() for e in library.entries if e["kind"] == "emoji")
+
+
+def _join_compounds(words: list[str], assets_root: Path | None) -> list[str]:
+    known, longest = _compounds(_installed(assets_root))
     out, i = [], 0
     while i < len(words):
         for n in range(min(longest.get(words[i], 0), len(words) - i), 1, -1):
@@ -250,10 +267,7 @@ def _phrase(chunk: str, assets_root: Path | None = None) -> Subject | None:
     if "of" in words:
         at = words.index("of")
         if at > 0 and words[at - 1] in CONTAINERS:
-            pair = 2 if words[at - 1] == "pair" else None
             words = words[: at - 1] + words[at + 1 :]
-            if pair:
-                words = ["two", *words]
     count, colour, colour_name, scale = 1, None, None, 1.0
     kept: list[str] = []
     read = words  # the words of the noun phrase, up to where it ends
@@ -283,6 +297,10 @@ def _phrase(chunk: str, assets_root: Path | None = None) -> Subject | None:
     head = [w for w in kept[-3:] if len(w) > 2] or kept[-1:]
     phrase = " ".join(head[:-1] + [singular(head[-1])])
     plural = singular(head[-1]) != head[-1]
+    if plural and " ".join(head) in _emoji_names(_installed(assets_root)):
+        phrase, plural = " ".join(head), False  # "scissors", "pancakes": one thing, so named
+    if "pair" in words and phrase.split()[-1] == head[-1]:
+        count = 1  # "a pair of scissors" (or glasses, jeans) is one thing; of shoes, two
     if plural and count == 1:
         count = 3  # "balloons" with no number: a few
     return Subject(phrase, count, colour, colour_name, scale)
@@ -392,6 +410,11 @@ VARIATION_MARGIN = 0.04  # variations may take another asset this close to the b
 # at least 0.58 on every labelled prompt, while "alley" → a hole (0.49) and "greenhouse" → a
 # house icon (0.51) were wrong objects.
 MATCH_FLOOR = 0.55
+# An asset that neither its name nor its tags connect to the phrase is its match by meaning
+# alone, and needs this similarity: "cabin" came nearest a passenger ship (0.53), while the
+# only right answers by meaning alone on bench/subjects.py's tuned and first three fresh sets
+# scored 0.55 ("pufferfish" -> blowfish, now not drawn) and 0.83 ("rhinoceros").
+MEANING_FLOOR = 0.6
 
 
 def match(
@@ -402,7 +425,8 @@ def match(
     asset genuinely matches gets none (``subject.asset`` stays None): never a wrong object."""
     ranked = _ranked(subject.phrase, library)
     best, total, similarity = ranked[0]
-    if floor and total < MATCH_FLOOR:
+    named = total - similarity > EMOJI_PREFERENCE + 1e-6  # a name or tag bonus
+    if floor and (total < MATCH_FLOOR or not named and similarity < MEANING_FLOOR):
         subject.asset, subject.score = None, similarity
         return
     if rng is not None:
