@@ -115,12 +115,8 @@ def content_fill(
     texture = rgb.copy()
     count, parts = cv2.connectedComponents(mask, connectivity=8)
     for part in range(1, count):
-        ys, xs = np.nonzero(parts == part)
-        my = max(48, int(0.75 * (ys.max() - ys.min())))
-        mx = max(48, int(0.75 * (xs.max() - xs.min())))
-        y0, y1 = max(0, int(ys.min()) - my), min(h, int(ys.max()) + 1 + my)
-        x0, x1 = max(0, int(xs.min()) - mx), min(w, int(xs.max()) + 1 + mx)
-        crop, crop_mask = rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+        around = _around(parts == part)
+        crop, crop_mask = rgb[around], mask[around]
         ch, cw = crop.shape[:2]
         if scale != 1.0:
             size = (int(cw * scale), int(ch * scale))
@@ -129,8 +125,8 @@ def content_fill(
             filled = cv2.resize(_synthesise(small, small_mask, patch), (cw, ch))
         else:
             filled = _synthesise(crop, crop_mask, patch)
-        mine = parts[y0:y1, x0:x1] == part
-        texture[y0:y1, x0:x1][mine] = filled[mine]
+        mine = parts[around] == part
+        texture[around][mine] = filled[mine]
     # the structure pass steers the synthesis where the texture lost the big shapes
     low_t = cv2.GaussianBlur(texture.astype(np.float32), (0, 0), 6)
     low_s = cv2.GaussianBlur(structure.astype(np.float32), (0, 0), 6)
@@ -169,13 +165,19 @@ def _synthesise(crop: np.ndarray, hole: np.ndarray, patch: int) -> np.ndarray:
         reach_of[kind] = cv2.distanceTransform(away, cv2.DIST_L2, 5) / shares[kind]
     hole_kind = np.argmin(reach_of, axis=0)
     out, rest = crop.copy(), inside.copy()
-    for kind in np.argsort(-shares)[1:]:  # the minor kinds, each from its own sources
+    for kind in np.argsort(-shares)[1:]:  # the minor kinds, each from its own sources nearby
         part = inside & (hole_kind == kind)
-        sources = ~inside & ~unlike & (kind_of == kind)
-        if not part.any() or sources.sum() < max(64, 2 * part.sum()):
+        if not part.any():
+            continue
+        # its sources lie within a few times its own thickness (a band along one side of the
+        # hole borrows from along that side, not from across the picture)
+        thickness = float(cv2.distanceTransform(part.astype(np.uint8), cv2.DIST_L2, 3).max())
+        near = _around(part, max(32, int(6 * thickness)))
+        fill, sources = part[near], (~inside & ~unlike & (kind_of == kind))[near]
+        if sources.sum() < max(64, 2 * fill.sum()):
             continue  # too few sources of its own kind: left to the open pass
-        barred = ~part & ~sources
-        out[part] = _patchmatch(crop, part, barred, patch)[part]
+        filled = _patchmatch(np.ascontiguousarray(crop[near]), fill, ~fill & ~sources, patch)
+        out[near][fill] = filled[fill]
         rest &= ~part
     if rest.any():  # the main kind, and what had too few sources: anything but the unlike
         barred = (inside & ~rest) | (~inside & unlike)
@@ -183,6 +185,18 @@ def _synthesise(crop: np.ndarray, hole: np.ndarray, patch: int) -> np.ndarray:
             barred = inside & ~rest
         out[rest] = _patchmatch(out, rest, barred, patch)[rest]
     return out
+
+
+def _around(part: np.ndarray, reach: int | None = None) -> tuple[slice, slice]:
+    """The box around a part of a hole that its sources are taken from: its bounding box with
+    a margin of ``reach`` pixels, or by default three quarters of its size (48 px at least),
+    on every side. Nearby texture is what belongs there, and the synthesis is faster on less."""
+    h, w = part.shape
+    ys, xs = np.nonzero(part)
+    my = reach or max(48, int(0.75 * (ys.max() - ys.min())))
+    mx = reach or max(48, int(0.75 * (xs.max() - xs.min())))
+    return (slice(max(0, int(ys.min()) - my), min(h, int(ys.max()) + 1 + my)),
+            slice(max(0, int(xs.min()) - mx), min(w, int(xs.max()) + 1 + mx)))  # fmt: skip
 
 
 def _border_kinds(border: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
