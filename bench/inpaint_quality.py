@@ -40,6 +40,7 @@ from skimage.metrics import structural_similarity
 
 from brushwork.engines.base import Request
 from brushwork.engines.studio import StudioEngine
+from brushwork.imaging.cluster import kmeans
 from brushwork.imaging.composite import keep_composite
 
 PHOTOS = [
@@ -177,12 +178,8 @@ def foreign(image: np.ndarray, hole: np.ndarray) -> float:
     u8 = hole.astype(np.uint8)
     reach = max(6, int(0.03 * max(hole.shape)))
     ring = (cv2.dilate(u8, np.ones((2 * reach + 1,) * 2, np.uint8)) > 0) & ~hole
-    k = 8
     cv2.setRNGSeed(0)  # one hole, one measure
-    _, _, centres = cv2.kmeans(  # type: ignore[call-overload, unused-ignore]
-        lab[ring], k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5), 3,
-        cv2.KMEANS_PP_CENTERS,
-    )  # fmt: skip
+    _, centres = kmeans(lab[ring], 8, iterations=20, eps=0.5, attempts=3)
     inside = lab[hole]
     nearest = np.min(np.linalg.norm(inside[:, None] - centres[None], axis=2), axis=1)
     return float((nearest > 20).mean())

@@ -15,6 +15,7 @@ from brushwork.engines.studio import StudioEngine
 from brushwork.engines.studio.inpaint import intent
 from brushwork.engines.studio.prompt import parse
 from brushwork.imaging import codecs
+from brushwork.imaging.cluster import kmeans
 from brushwork.imaging.composite import keep_composite
 
 
@@ -139,8 +140,7 @@ def _foreign(image: np.ndarray, hole: np.ndarray) -> float:
     lab = cv2.cvtColor(cv2.GaussianBlur(image, (0, 0), 2), cv2.COLOR_RGB2LAB).astype(np.float32)
     ring = (cv2.dilate(hole.astype(np.uint8), np.ones((39, 39), np.uint8)) > 0) & ~hole
     cv2.setRNGSeed(0)
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    _, _, centres = cv2.kmeans(lab[ring], 8, None, criteria, 3, cv2.KMEANS_PP_CENTERS)
+    _, centres = kmeans(lab[ring], 8, iterations=20, eps=0.5, attempts=3)
     nearest = np.min(np.linalg.norm(lab[hole][:, None] - centres[None], axis=2), axis=1)
     return float((nearest > 20).mean())
 
