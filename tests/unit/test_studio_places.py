@@ -29,6 +29,11 @@ HELD_OUT = [  # issue 18's "Why", and what each must paint
     ("A fox in a snowy forest, watercolor", "forest", ["snow"]),
     ("mountains in winter", "mountain", ["snow"]),
     ("a snowy day", "snow", []),
+    # an iceberg is the place penguins stand on (it drew a giant ice cube), and a place named
+    # "at night" is that place in the night's light, not a starry sky in its stead
+    ("Two penguins on an iceberg at night", "snow", []),
+    ("an owl in a forest at night", "forest", []),
+    ("a starry night", "night", []),
 ]
 
 

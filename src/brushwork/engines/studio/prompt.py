@@ -87,7 +87,19 @@ SCENES: dict[str, tuple[str, ...]] = {
     "night": ("night", "starry", "stars", "moon", "midnight", "nocturnal"),
     "space": ("space", "galaxy", "nebula", "cosmos", "planet", "outer space"),
     "ocean": ("ocean", "sea", "waves", "coast", "water", "harbour", "harbor"),
-    "snow": ("snow", "winter", "snowy", "ice", "frozen", "arctic"),
+    "snow": (
+        "snow",
+        "winter",
+        "snowy",
+        "ice",
+        "frozen",
+        "arctic",
+        "iceberg",
+        "icebergs",
+        "glacier",
+        "glaciers",
+        "tundra",
+    ),
     "forest": ("forest", "woods", "jungle", "trees", "tree"),
     "mountain": ("mountain", "mountains", "hills", "peak", "alps", "valley"),
     "desert": ("desert", "dunes", "sand", "sahara"),
@@ -177,6 +189,9 @@ def parse(prompt: str) -> Parsed:
     surface = _surface(rest)
     light = _first(LIGHTS, rest)
     weather = [name for name, words in WEATHER.items() if any(_contains(rest, w) for w in words)]
+    if scenes[:1] == ["night"] and len(scenes) > 1 and light == "night":
+        # "penguins on an iceberg at night": the place, in the night's light (colour.light)
+        scenes = scenes[1:]
     if scenes[:1] == ["snow"] and len(scenes) > 1:
         # "a snowy forest", "mountains in winter": the place, with snow falling over it
         scenes = scenes[1:]
