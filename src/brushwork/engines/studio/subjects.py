@@ -424,14 +424,13 @@ def match(
     ``rng`` (a variation), a near-tie may go to another asset. With ``floor``, a phrase no
     asset genuinely matches gets none (``subject.asset`` stays None): never a wrong object."""
     ranked = _ranked(subject.phrase, library)
-    best, total, similarity = ranked[0]
-    named = total - similarity > EMOJI_PREFERENCE + 1e-6  # a name or tag bonus
+    best, total, similarity, named = ranked[0]
     if floor and (total < MATCH_FLOOR or not named and similarity < MEANING_FLOOR):
         subject.asset, subject.score = None, similarity
         return
     if rng is not None:
         close = [r for r in ranked if r[1] >= total - VARIATION_MARGIN]
-        best, total, similarity = close[int(rng.integers(len(close)))]
+        best, total, similarity, named = close[int(rng.integers(len(close)))]
     subject.asset, subject.score = library.entries[best], similarity
 
 
@@ -477,8 +476,9 @@ def _names(library: Any) -> _Names:
 
 
 @functools.lru_cache(maxsize=1024)
-def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float]]:
-    """The five best assets for ``phrase``: (index, total score, similarity), best first."""
+def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float, bool]]:
+    """The five best assets for ``phrase``: (index, total score, similarity, whether a name
+    or tag connects it to the phrase), best first."""
     scores = library.vectors @ _vector(phrase)
     words = set(phrase.split())
     head = phrase.split()[-1]
@@ -516,7 +516,7 @@ def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float]]:
     emoji = np.array([e["kind"] == "emoji" for e in library.entries])
     total = scores + total_bonus + EMOJI_PREFERENCE * emoji
     top = np.argsort(-total)[:5]
-    return [(int(t), float(total[t]), float(scores[t])) for t in top]
+    return [(int(t), float(total[t]), float(scores[t]), bool(total_bonus[t] > 0)) for t in top]
 
 
 def drawable(found: list[Subject]) -> list[Subject]:
