@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: emoji entries carry emojibase's subgroup
 REGISTRY = "https://registry.npmjs.org"
 
 
@@ -167,6 +167,7 @@ def _emoji_entries(root: Path) -> list[dict[str, Any]]:
                 "label": item["label"],
                 "tags": item.get("tags", []),
                 "group": item.get("group"),
+                "subgroup": item.get("subgroup"),
                 "license": "twemoji",
             }
         )

@@ -182,12 +182,31 @@ def _verb_split(chunk: str) -> tuple[str, str | None]:
     return chunk, None
 
 
-# "a cup of coffee", "a slice of pizza": the thing is what comes after "of".
+# What a thing is or has had done to it, said after it ("a sword stuck in a stone", "a
+# wheelbarrow full of pumpkins", "a cat curled up"): the noun phrase ends before it.
+AFTER_NOUN = _wordset(
+    """
+    stuck built made left held caught hung frozen broken worn torn drawn sunk spun woven
+    lit laid set full half covered filled shaped sized tied dyed used
+    """
+)
+
+
+def _after_noun(word: str) -> bool:
+    """A participle or an adjective that follows a noun, not a noun ("seabed", "hundred")."""
+    if word in AFTER_NOUN:
+        return True
+    return len(word) > 4 and word.endswith("ed") and not word.endswith(("eed", "bed", "dred"))
+
+
+# "a cup of coffee", "a slice of pizza", "a ball of yarn": the thing is what comes after "of".
 CONTAINERS = _wordset(
     """
     slice slices piece pieces bowl bowls plate plates cup cups glass glasses bottle bottles
     bunch bunches loaf loaves pile stack box bag basket jar can mug pot bucket handful
-    group herd flock school pack swarm family bouquet
+    group herd flock school pack swarm family bouquet ball balls bar bars roll rolls sheet
+    sheets spool skein tube tubes carton tin jug pitcher scoop scoops wedge chunk block
+    bundle heap crate sack
     """
 )
 THING_STYLES = {"pencil", "charcoal"}  # style words that are also things to draw
@@ -281,9 +300,9 @@ def _phrase(chunk: str, assets_root: Path | None = None) -> Subject | None:
             colour, colour_name = COLOURS[w], w
         elif w in SIZES:
             scale = SIZES[w]
-        elif kept and _is_verb(w) and last:
+        elif kept and last and (_is_verb(w) or _after_noun(w)):
             read = words[:i]
-            break  # "a cat sleeping": what it does is not a second thing
+            break  # "a cat sleeping", "a sword stuck": what it does or is, not a second thing
         elif w not in FILLER and (w not in PLACES or not last and words[i + 1] not in PLACES):
             kept.append(w)  # a place word names a thing when a noun follows ("ice cream")
         elif kept and w in FILLER and not all(map(_is_verb, kept)):
@@ -411,10 +430,13 @@ VARIATION_MARGIN = 0.04  # variations may take another asset this close to the b
 # house icon (0.51) were wrong objects.
 MATCH_FLOOR = 0.55
 # An asset that neither its name nor its tags connect to the phrase is its match by meaning
-# alone, and needs this similarity: "cabin" came nearest a passenger ship (0.53), while the
-# only right answers by meaning alone on bench/subjects.py's tuned and first three fresh sets
-# scored 0.55 ("pufferfish" -> blowfish, now not drawn) and 0.83 ("rhinoceros").
-MEANING_FLOOR = 0.6
+# alone, and needs this similarity: "cabin" came nearest a passenger ship (0.53), "sewing
+# machine" thread (0.65), "chess board" the chess icon (0.69), while the only right answers
+# by meaning alone on bench/subjects.py's tuned and first four fresh sets scored 0.55
+# ("pufferfish" -> blowfish, now not drawn) and 0.83 ("rhinoceros"). A word of the phrase
+# that tags an asset connects it only when it is the head ("orange" tags the tangerine, which
+# is not orange juice).
+MEANING_FLOOR = 0.7
 
 
 def match(
@@ -435,6 +457,16 @@ def match(
 
 
 VARIANT_PENALTY = 0.15  # "device mobile question" is a phone with a badge: the plain one first
+# A word that tags a person ("doctor", "king", "wizard") and names no thing is a person: the
+# emoji of one (health worker, prince, mage) comes before the things the word also tags
+# (hospital, crown, magic wand), which drew an object for a person.
+PEOPLE = 1  # emojibase's group "people-body"
+WHO = {23, 25, 26}  # its subgroups "person", "person-role" and "person-fantasy"
+PERSON_PREFERENCE = 0.2
+# An icon's other tags are its synonyms only where they are near in meaning too: Tabler tags
+# its garden cart "wheelbarrow" and "construction", and the roadworks barrier emoji named
+# "construction" (similarity 0.14) was drawn for a wheelbarrow.
+SYNONYM_FLOOR = 0.35
 
 
 @dataclass
@@ -444,13 +476,23 @@ class _Names:
     in "device mobile question"), a thesaurus from the icons' tags (every tag to the other
     tags of the icons that carry it: Tabler tags the icon "device mobile" with smartphone,
     cellphone and mobile-phone, so "smartphone" finds the emoji named "mobile phone"), and
-    every emoji name and tag."""
+    every emoji name and tag; and the words that name a person: tags of the emoji of a person,
+    a role or a fantasy being that are not a word of their name ("doctor" on health worker),
+    of any emoji's name outside People & Body ("lamp": diya lamp) or any asset's name (those
+    are the thing words)."""
 
     labels: list[str]
     tags: list[set[str]]
     badges: list[set[str]]
     thesaurus: dict[str, set[str]]
     emoji_names: set[str]
+    people_words: set[str]
+    thing_words: set[str]
+
+
+def _is_who(entry: dict[str, Any]) -> bool:
+    """An emoji of a person, a role or a fantasy being (not a gesture, a hand or a sport)."""
+    return entry["kind"] == "emoji" and entry.get("subgroup") in WHO
 
 
 @functools.lru_cache(maxsize=8)
@@ -472,7 +514,17 @@ def _names(library: Any) -> _Names:
         name for label, own, e in zip(labels, tags, library.entries, strict=True)
         if e["kind"] == "emoji" for name in [*own, label]
     }  # fmt: skip
-    return _Names(labels, tags, badges, thesaurus, emoji_names)
+    who = [_is_who(e) for e in library.entries]
+    things = {
+        word for label, e in zip(labels, library.entries, strict=True)
+        if e["kind"] == "emoji" and e.get("group") != PEOPLE for word in label.split()
+    }  # fmt: skip
+    things |= set(labels)
+    people_words = {
+        tag for label, own, person in zip(labels, tags, who, strict=True) if person
+        for tag in own if tag not in label.split()
+    } - things  # fmt: skip
+    return _Names(labels, tags, badges, thesaurus, emoji_names, people_words, things)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -485,8 +537,10 @@ def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float, bool]]:
     names = _names(library)
     # only when no emoji is named or tagged with the phrase: the names its synonyms give
     synonyms = set() if phrase in names.emoji_names else names.thesaurus.get(phrase, set())
+    person = phrase in names.people_words
+    thing = phrase in names.thing_words
 
-    def bonus(entry: dict[str, Any], label: str, tags: set[str]) -> float:
+    def bonus(entry: dict[str, Any], label: str, tags: set[str], similarity: float) -> float:
         """Names beat meaning, and colour emoji beat line icons that name the same thing."""
         emoji = entry["kind"] == "emoji"
         label_words = set(label.split())
@@ -497,19 +551,26 @@ def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float, bool]]:
             return 0.45 + 0.1 * (len(label_words) - 1)
         if phrase in tags or (label == head and emoji):
             named = 0.45 if emoji else 0.1
+            if person and _is_who(entry):
+                named += PERSON_PREFERENCE
+            elif thing and emoji and entry.get("group") == PEOPLE and not _is_who(entry):
+                named = 0.1  # "sword" on person fencing, "ball" on person bouncing ball: a prop
             return named + (0.05 if head in label_words else 0.0)
         if emoji and label_words <= words:  # "tennis racket" → the emoji named "tennis"
             return 0.35
-        if emoji and label in synonyms:  # "smartphone" → "mobile phone"
+        if emoji and label in synonyms and similarity >= SYNONYM_FLOOR:
+            # "smartphone" → "mobile phone"
             return 0.45
         named = (0.3 if emoji else 0.15) if label == head else 0.0
+        if head not in tags:
+            return named  # "sewing" tags thread and "orange" tangerine: neither is the machine
         return named + 0.1 * min(2, len(words & tags))
 
     total_bonus = np.array(
         [
-            bonus(e, label, tags) - VARIANT_PENALTY * bool(badge and not badge & words)
-            for e, label, tags, badge in zip(
-                library.entries, names.labels, names.tags, names.badges, strict=True
+            bonus(e, label, tags, sim) - VARIANT_PENALTY * bool(badge and not badge & words)
+            for e, label, tags, badge, sim in zip(
+                library.entries, names.labels, names.tags, names.badges, scores, strict=True
             )
         ]
     )
