@@ -20,7 +20,9 @@ parser read whole art names and "X of Y" parts) and "fresh4" (``subjects_fresh4.
 prompts about things and people more than animals, where a near miss draws the wrong object,
 written before the matcher's changes of 2026-12-07) and "fresh5" (``subjects_fresh5.tsv``,
 100 prompts across animals, food, vehicles, objects, people and places, written on the
-afternoon of 2026-12-07 before that session's matcher changes). For brushwork's matcher each
+afternoon of 2026-12-07 before that session's matcher changes) and "fresh6"
+(``subjects_fresh6.tsv``, 100 prompts written after those changes and before measuring them
+on it: never tuned on). For brushwork's matcher each
 prompt is right (the main subject drawn with an accepted asset), not drawn (no subject
 parsed, or none above the floor: the picture says so, which is not wrong) or wrong (another
 object drawn for it). A prompt whose subject is the weather ("a thunderstorm") is right when
@@ -28,7 +30,7 @@ no icon is drawn and the weather is painted over the scene instead (issue 18), a
 its own column.
 Targets (issue 18): at least 90% right, at most 1% wrong objects.
 
-    python bench/subjects.py [--set tuned|fresh|fresh2|fresh3|fresh4|fresh5|all] [--show-misses]
+    python bench/subjects.py [--set tuned|fresh|fresh2|...|fresh6|all] [--show-misses]
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ SETS = {
     "fresh3": DATA.with_name("subjects_fresh3.tsv"),
     "fresh4": DATA.with_name("subjects_fresh4.tsv"),
     "fresh5": DATA.with_name("subjects_fresh5.tsv"),
+    "fresh6": DATA.with_name("subjects_fresh6.tsv"),
 }
 
 
