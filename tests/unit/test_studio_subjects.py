@@ -81,6 +81,8 @@ PARSES = [
     ("a wheelbarrow full of pumpkins", [("wheelbarrow", 1, None, None, None)]),
     ("a bunch of balloons tied to a bench", [("balloon", 3, None, None, None)]),
     ("a garden shed", [("garden shed", 1, None, None, None)]),  # a noun in -ed stays
+    # a container of a place's stuff is the container
+    ("a bucket of water", [("bucket", 1, None, None, None)]),
 ]  # fmt: skip
 
 
@@ -141,6 +143,13 @@ def test_subjects_map_to_the_art_a_person_would_pick(phrase: str, label: str) ->
     match(subject, assets.library())
     assert subject.asset is not None
     assert subject.asset["label"].endswith(label) or subject.asset["label"].startswith(label)
+
+
+def test_a_tag_far_in_meaning_connects_nothing() -> None:
+    """Emoji tags hold interjections: "well" tags clapping hands (similarity 0.12)."""
+    (subject,) = parse_subjects("a well")
+    match(subject, assets.library())
+    assert subject.asset is None or "hand" not in subject.asset["label"]
 
 
 def test_a_thing_word_on_a_person_is_not_the_person() -> None:

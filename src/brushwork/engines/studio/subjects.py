@@ -285,8 +285,9 @@ def _phrase(chunk: str, assets_root: Path | None = None) -> Subject | None:
     words = _join_compounds(re.findall(r"[a-z][a-z'-]*|\d+", chunk), assets_root)
     if "of" in words:
         at = words.index("of")
-        if at > 0 and words[at - 1] in CONTAINERS:
-            words = words[: at - 1] + words[at + 1 :]
+        held = [w for w in words[at + 1 :] if w != "the"][:1]
+        if at > 0 and words[at - 1] in CONTAINERS and not set(held) & PLACES:
+            words = words[: at - 1] + words[at + 1 :]  # not "a bucket of water": a bucket
     count, colour, colour_name, scale = 1, None, None, 1.0
     kept: list[str] = []
     read = words  # the words of the noun phrase, up to where it ends
@@ -467,6 +468,10 @@ PERSON_PREFERENCE = 0.2
 # its garden cart "wheelbarrow" and "construction", and the roadworks barrier emoji named
 # "construction" (similarity 0.14) was drawn for a wheelbarrow.
 SYNONYM_FLOOR = 0.35
+# A name or tag connects an asset only where it is not far in meaning either: emoji tags hold
+# interjections ("well", "good" tag clapping hands), and "a bucket of water by a well" drew
+# clapping hands (similarity 0.12). The right assets of bench/subjects.py score 0.4 and up.
+TAG_FLOOR = 0.3
 
 
 @dataclass
@@ -543,6 +548,8 @@ def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float, bool]]:
     def bonus(entry: dict[str, Any], label: str, tags: set[str], similarity: float) -> float:
         """Names beat meaning, and colour emoji beat line icons that name the same thing."""
         emoji = entry["kind"] == "emoji"
+        if similarity < TAG_FLOOR and label != phrase:
+            return 0.0  # "well" tags clapping hands (0.12): a tag without the meaning
         label_words = set(label.split())
         if label == phrase:
             return 1.0 if emoji else 0.4
