@@ -81,6 +81,8 @@ PARSES = [
     ("a wheelbarrow full of pumpkins", [("wheelbarrow", 1, None, None, None)]),
     ("a bunch of balloons tied to a bench", [("balloon", 3, None, None, None)]),
     ("a garden shed", [("garden shed", 1, None, None, None)]),  # a noun in -ed stays
+    # a branch is where a bird sits (an empty nest, tagged "branch", was drawn for it)
+    ("a pencil sketch of an owl on a branch", [("owl", 1, None, None, None)]),
     # a container of a place's stuff is the container
     ("a bucket of water", [("bucket", 1, None, None, None)]),
 ]  # fmt: skip
@@ -100,6 +102,11 @@ def test_corners_and_compositions() -> None:
     assert composition("a product shot of a watch") == "product"
     assert composition("an infographic with three labelled steps") == "infographic"
     assert composition("a cat") is None
+    # a card is its layout, not a card-index box drawn beside the cake
+    assert composition('a birthday card that says "Hi" with a cake') == "poster"
+    assert [s.phrase for s in parse_subjects('a birthday card that says "Hi" with a cake')] == [
+        "cake"
+    ]
 
 
 MATCHES = {

@@ -52,7 +52,9 @@ RELATIONS = [
 CORNER = re.compile(r"\bin (?:the )?(top |bottom |upper |lower )?(left|right)? ?corner\b")
 
 COMPOSITIONS = {
-    "poster": ("poster", "flyer", "banner"),
+    # a card is laid out like a poster: its words on top, what it shows below
+    "poster": ("poster", "flyer", "banner", "birthday card", "greeting card", "postcard",
+               "christmas card", "thank you card", "invitation card", "invitation"),
     "book": ("book cover", "cover of a book", "novel cover"),
     "sign": ("storefront sign", "shop sign", "sign", "signboard", "neon sign"),
     "product": ("product shot", "product photo", "packshot", "on a countertop"),
@@ -94,6 +96,7 @@ PLACES = {w for words in SCENES.values() for w in words} - DRAWABLE_SCENE_WORDS 
     # scenes and surfaces (issue 18): a place to paint, never an object to draw
     "alley", "alleyway", "street", "greenhouse", "cliff", "cliffs", "harbour", "harbor",
     "brick", "bricks", "stone", "concrete", "pavement", "sidewalk", "storefront", "desk",
+    "branch", "branches", "twig",  # what a bird sits on (an empty nest was drawn for it)
     # weather is painted over the scene (weather.py), never drawn as a thing
     *(w for words in WEATHER_WORDS.values() for w in words), "weather", "shower", "showers",
 }  # fmt: skip
