@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from brushwork.engines.base import Request
-from brushwork.engines.studio import StudioEngine, assets, layout, lettering
+from brushwork.engines.studio import StudioEngine, art, assets, layout, lettering
 from brushwork.engines.studio.prompt import STYLES
 from brushwork.engines.studio.subjects import composition, match, parse_subjects
 
@@ -352,3 +352,20 @@ def test_art_names_are_read_from_the_engines_own_assets(
     assert [s.phrase for s in parse_subjects("a four leaf clover", root)] == ["four leaf clover"]
     assert [s.phrase for s in parse_subjects("a four leaf clover")] == ["leaf clover"]
     assert [s.phrase for s in parse_subjects("an ice cream cone")] == ["ice cream cone"]
+
+
+def test_a_line_icon_is_drawn_as_a_solid_thing() -> None:
+    """Issue 18: a lighthouse or a perfume bottle had only Tabler's thin outline; its closed
+    shapes are filled now (the outline over the fill), and an open stroke stays a line."""
+    ring = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" '
+    ring += 'stroke="currentColor" stroke-width="2"><rect x="4" y="4" width="16" height="16"/>'
+    line = ring.split("<rect")[0] + '<path d="M4 12 L20 12"/>'
+    closed = art.rasterise(art._icon_svg((ring + "</svg>").encode(), art.INK), 96)
+    solid = art.filled(closed, (200, 40, 40))
+    assert solid[48, 48, 3] == 1.0 and closed[48, 48, 3] == 0.0  # the middle is filled
+    assert np.allclose(solid[48, 48, :3], np.array([200, 40, 40]) / 255)
+    assert solid[2, 2, 3] == 0.0  # the outside stays clear
+    stroke = closed[:, :, 3] > 0.99
+    assert stroke.any() and np.allclose(solid[stroke], closed[stroke], atol=0.02)  # lines kept
+    opened = art.rasterise(art._icon_svg((line + "</svg>").encode(), art.INK), 96)
+    assert art.filled(opened, (200, 40, 40)) is opened

@@ -65,12 +65,40 @@ def recolour(rgba: np.ndarray, colour: RGB) -> np.ndarray:
     return out
 
 
+PAPER: RGB = (248, 244, 236)  # what a line icon's closed shapes are filled with
+
+
+def filled(lines: np.ndarray, fill: RGB) -> np.ndarray:
+    """A line icon (RGBA strokes) with every closed shape filled: the strokes' colour over
+    ``fill`` wherever the outside cannot reach, so a bottle or a lighthouse reads as a solid
+    thing on any backdrop instead of a thin outline (open shapes stay lines)."""
+    alpha = lines[:, :, 3]
+    h, w = alpha.shape
+    open_ = (alpha < 0.5).astype(np.uint8)
+    reach = np.zeros((h + 4, w + 4), np.uint8)
+    padded = np.pad(open_, 1, constant_values=1)  # the outside surrounds the icon
+    cv2.floodFill(padded, reach, (0, 0), 2)
+    inside = (padded[1:-1, 1:-1] == 1).astype(np.float32)
+    if not inside.any():
+        return lines
+    inside = np.maximum(inside, cv2.dilate(inside, np.ones((3, 3), np.uint8)) * (alpha > 0))
+    out = np.empty_like(lines)
+    paper = np.array(fill, np.float32) / 255
+    out[:, :, :3] = lines[:, :, :3] * alpha[:, :, None] + paper * (1 - alpha[:, :, None])
+    out[:, :, 3] = np.maximum(alpha, inside)
+    return out
+
+
 def sprite(subject: Subject, library: Any, px: int, background_light: float) -> np.ndarray:
     assert subject.asset is not None
     svg = library.svg(subject.asset)
     if subject.asset["kind"] == "icon":
-        ink = subject.colour or (INK if background_light > 0.45 else (245, 245, 245))
-        return rasterise(_icon_svg(svg, ink), px)
+        if subject.colour is not None:  # a red lighthouse: red inside dark lines
+            return filled(rasterise(_icon_svg(svg, INK), px), subject.colour)
+        ink = INK if background_light > 0.45 else (245, 245, 245)
+        lines = rasterise(_icon_svg(svg, INK), px)
+        solid = filled(lines, PAPER)
+        return solid if solid is not lines else rasterise(_icon_svg(svg, ink), px)
     art = rasterise(svg, px)
     return recolour(art, subject.colour) if subject.colour is not None else art
 

@@ -51,10 +51,11 @@ RELATIONS = [
 ]
 CORNER = re.compile(r"\bin (?:the )?(top |bottom |upper |lower )?(left|right)? ?corner\b")
 
+# a card is laid out like a poster: its words on top, what it shows below
+CARDS = ("birthday card", "greeting card", "postcard", "christmas card", "thank you card",
+         "invitation card", "invitation")  # fmt: skip
 COMPOSITIONS = {
-    # a card is laid out like a poster: its words on top, what it shows below
-    "poster": ("poster", "flyer", "banner", "birthday card", "greeting card", "postcard",
-               "christmas card", "thank you card", "invitation card", "invitation"),
+    "poster": ("poster", "flyer", "banner", *CARDS),
     "book": ("book cover", "cover of a book", "novel cover"),
     "sign": ("storefront sign", "shop sign", "sign", "signboard", "neon sign"),
     "product": ("product shot", "product photo", "packshot", "on a countertop"),
