@@ -29,9 +29,12 @@ HELD_OUT = [  # issue 18's "Why", and what each must paint
     ("A fox in a snowy forest, watercolor", "forest", ["snow"]),
     ("mountains in winter", "mountain", ["snow"]),
     ("a snowy day", "snow", []),
-    # an iceberg is the place penguins stand on (it drew a giant ice cube), and a place named
-    # "at night" is that place in the night's light, not a starry sky in its stead
-    ("Two penguins on an iceberg at night", "snow", []),
+    # an iceberg is the place penguins stand on (it drew a giant ice cube, then a bare snow
+    # field): an ice floe at sea; a place named "at night" is that place in the night's
+    # light, not a starry sky in its stead
+    ("Two penguins on an iceberg at night", "ice", []),
+    ("a polar bear on an ice floe", "ice", []),
+    ("a seal on the pack ice in a blizzard", "ice", ["snow"]),
     ("an owl in a forest at night", "forest", []),
     ("a starry night", "night", []),
 ]
@@ -159,6 +162,18 @@ def test_subjects_stand_on_the_place_that_holds_them() -> None:
         assert stage.x0 * 256 <= x0 and x1 <= stage.x1 * 256 + 1
     assert scenes.painted(parse("a camel in the desert"), (64, 64), np.random.default_rng(1),
                           "low")[1] is None  # fmt: skip
+
+
+def test_penguins_stand_on_the_ice_floe_above_the_sea() -> None:
+    for seed in range(4):
+        canvas, stage = scenes.painted(parse("two penguins on an iceberg"), (256, 256),
+                                       np.random.default_rng(seed), "low")  # fmt: skip
+        assert stage is not None and 0.6 < stage.y < 0.9 and stage.x1 - stage.x0 > 0.6
+        xs = np.linspace(stage.x0, stage.x1, 5)[1:-1] * 255
+        ice = canvas[int(stage.y * 256), xs.astype(int)]
+        sea = canvas[int((stage.y + 0.2) * 256) if stage.y < 0.78 else 255, xs.astype(int)]
+        assert (ice.min(axis=1) > 0.8).all(), ice  # white under their feet
+        assert (sea[:, 2] > sea[:, 0] + 0.1).all() and (sea.mean(axis=1) < 0.7).all(), sea
 
 
 def test_a_boat_on_a_lake_sits_in_its_water_not_on_a_blue_block() -> None:

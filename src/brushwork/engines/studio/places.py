@@ -1,5 +1,5 @@
 """Painted places (issue 18): the scenes a prompt sets its subject in — an alley, a brick
-wall, a beach, a lake under a treeline, a cliff over the sea, a greenhouse, a room, a
+wall, a beach, a lake under a treeline, a cliff over the sea, an ice floe, a greenhouse, a room, a
 kitchen, a desk, a storefront — each a procedural painter on a float RGB canvas in 0..1,
 like scenes.py's.
 
@@ -217,6 +217,45 @@ def cliff(c: Canvas, rng: np.random.Generator) -> Stage:
     return stage if left else stage.mirrored()
 
 
+def ice(c: Canvas, rng: np.random.Generator) -> Stage:
+    """Polar water: a pale sky, icebergs on the horizon, a cold dark sea, and in front an ice
+    floe with a blue face at the waterline, the subjects standing on its top."""
+    h, w = c.shape[:2]
+    horizon = rng.uniform(0.42, 0.5)
+    c[:] = gradient(h, w, [(0, (118, 160, 205)), (horizon, (226, 236, 243)),
+                           (horizon + 0.001, (58, 96, 128)), (1, (18, 42, 70))])  # fmt: skip
+    for x in rng.uniform(0.0, 1.0, int(rng.integers(2, 5))):
+        wide, tall = rng.uniform(0.06, 0.16), rng.uniform(0.02, 0.06)
+        peak = x + rng.uniform(-0.3, 0.3) * wide
+        shoulder, foot = (peak + wide * 0.15, horizon - tall * 0.8), (x + wide, horizon + 0.002)
+        _fill(c, [(x - wide, horizon + 0.002), (peak - wide * 0.2, horizon - tall), shoulder,
+                  foot], (236, 244, 250))  # fmt: skip
+        _fill(c, [shoulder, foot, (peak, horizon + 0.002)], (196, 218, 234))  # its shaded side
+    _reflect(c, horizon, 0.8, 0.006, rng)
+    c[int(horizon * h) :] += rgb((10, 30, 50)) * 0.35  # the sea's own cold blue
+    top = rng.uniform(0.66, 0.72)
+    left, right = rng.uniform(-0.08, 0.1), rng.uniform(0.9, 1.08)
+    xs = np.linspace(left, right, 48)
+    back = top + 0.025 * (noise(rng, 1, 48, 4)[0] - 0.5)
+    front = back + rng.uniform(0.1, 0.14) + 0.02 * (noise(rng, 1, 48, 5)[0] - 0.5)
+    face = 0.045
+    edge = list(zip(xs, front, strict=True))
+    floe = [*zip(xs, back, strict=True), *reversed(edge)]
+    wall = [*edge, *reversed([(x, y + face) for x, y in edge])]
+    _fill(c, wall, (120, 185, 215))
+    _fill(c, floe, (238, 244, 248))
+    mask = np.zeros((h, w), np.float32)
+    cv2.fillPoly(mask, [np.array([[x * w, y * h] for x, y in floe], np.int32)], 1.0)
+    drift = noise(rng, h, w, 12, octaves=3)[:, :, None]  # wind-packed snow on the floe
+    c[:] = c * (1 - mask[:, :, None] * 0.12) + c * mask[:, :, None] * 0.12 * (0.7 + drift)
+    shade = np.zeros((h, w), np.float32)
+    cv2.fillPoly(shade, [np.array([[x * w, y * h] for x, y in wall], np.int32)], 1.0)
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    c[:] = c * (1 - shade[:, :, None] * np.clip((ys - top) * 3, 0, 0.45))  # deeper blue below
+    middle = float(np.median(back + (front - back) * 0.6))
+    return Stage(middle, max(0.04, left + 0.06), min(0.96, right - 0.06))
+
+
 def greenhouse(c: Canvas, rng: np.random.Generator) -> None:
     """Inside a glasshouse: bright panes in a white frame under a pitched roof, plants on
     benches along both sides."""
@@ -346,6 +385,7 @@ PAINTERS = {
     "beach": beach,
     "lake": lake,
     "cliff": cliff,
+    "ice": ice,
     "greenhouse": greenhouse,
     "room": room,
     "kitchen": kitchen,

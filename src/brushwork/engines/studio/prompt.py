@@ -82,6 +82,19 @@ SCENES: dict[str, tuple[str, ...]] = {
     "cliff": ("cliff", "cliffs", "clifftop", "sea cliff", "headland", "cliffside"),
     "lake": ("lake", "lakeside", "pond", "loch", "reservoir", "still water"),
     "beach": ("beach", "seaside", "shore", "shoreline", "sandy beach", "tropical beach"),
+    # ice to stand on at sea, before "snow", which names it too ("penguins on an iceberg")
+    "ice": (
+        "iceberg",
+        "icebergs",
+        "ice floe",
+        "ice floes",
+        "floe",
+        "pack ice",
+        "ice shelf",
+        "sea ice",
+        "antarctic",
+        "antarctica",
+    ),  # fmt: skip
     "sunset": ("sunset", "sunrise", "dusk", "dawn", "golden hour", "twilight"),
     "city": ("city", "skyline", "urban", "downtown", "street", "buildings"),
     "night": ("night", "starry", "stars", "moon", "midnight", "nocturnal"),
