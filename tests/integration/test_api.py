@@ -218,6 +218,10 @@ def test_generate_returns_n_files_of_the_requested_size_and_format(api: Api) -> 
     }
     assert meta["seed"] == 5
     assert "seed=5" in task["logs"]
+    # every stage the engine reported is in the logs, in order, whether written as it came or
+    # held for the next status change (issue 17)
+    stages = [task["logs"].find(line) for line in ("image 1 of 2 done", "image 2 of 2 done")]
+    assert -1 < stages[0] < stages[1] < task["logs"].find("completed:"), task["logs"]
 
 
 def test_same_seed_same_bytes_through_the_whole_pipeline(api: Api) -> None:
