@@ -36,6 +36,10 @@ HELD_OUT = [  # issue 18's "Why", and what each must paint
     ("a polar bear on an ice floe", "ice", []),
     ("a seal on the pack ice in a blizzard", "ice", ["snow"]),
     ("an owl in a forest at night", "forest", []),
+    # indoor places are a room, not the default backdrop
+    ("a doctor in a hospital corridor", "room", []),
+    ("a bar of soap in a bathroom", "room", []),
+    ("an office building at dusk", "sunset", []),  # a building, not an office room
     ("a starry night", "night", []),
 ]
 

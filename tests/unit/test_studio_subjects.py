@@ -14,7 +14,7 @@ from PIL import Image
 from brushwork.engines.base import Request
 from brushwork.engines.studio import StudioEngine, art, assets, layout, lettering
 from brushwork.engines.studio.prompt import STYLES
-from brushwork.engines.studio.subjects import composition, match, parse_subjects
+from brushwork.engines.studio.subjects import composition, match, match_all, parse_subjects
 
 PARSES = [
     ("A cat wearing a tiny top hat, oil painting style",
@@ -150,6 +150,17 @@ def test_subjects_map_to_the_art_a_person_would_pick(phrase: str, label: str) ->
     match(subject, assets.library())
     assert subject.asset is not None
     assert subject.asset["label"].endswith(label) or subject.asset["label"].startswith(label)
+
+
+def test_what_comes_to_the_same_art_as_an_earlier_subject_is_not_a_second_one() -> None:
+    """ "A wizard casting a spell": "spell" tags the mage too, and a second wizard was drawn."""
+    found = parse_subjects("a wizard casting a spell")
+    assert [s.phrase for s in found] == ["wizard", "spell"]
+    match_all(found, assets.library())
+    assert found[0].asset is not None and found[1].asset is None
+    two = parse_subjects("two cats and a dog")
+    match_all(two, assets.library())
+    assert all(s.asset is not None for s in two)
 
 
 def test_a_tag_far_in_meaning_connects_nothing() -> None:

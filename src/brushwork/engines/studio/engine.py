@@ -213,8 +213,7 @@ def compose(
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
     library = assets.library(assets_root) if found or kind == "infographic" else None
     if found and library is not None:
-        for subject in found:
-            subjects.match(subject, library, rng)  # near-ties vary with the seed
+        subjects.match_all(found, library, rng)  # near-ties vary with the seed
         request.meta["drawn"] = [{"phrase": s.phrase, "asset": s.asset["id"]}
                                  for s in found if s.asset is not None]  # fmt: skip
         request.meta["not_drawn"] = [s.phrase for s in found if s.asset is None]

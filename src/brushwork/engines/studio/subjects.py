@@ -461,6 +461,20 @@ def match(
     subject.asset, subject.score = library.entries[best], similarity
 
 
+def match_all(found: list[Subject], library: Any, rng: np.random.Generator | None = None) -> None:
+    """:func:`match` each subject; a later phrase that comes to the same art as an earlier,
+    other phrase is that thing's part, not a second one ("a wizard casting a spell": "spell"
+    tags the mage, and drew a second wizard), and is not drawn."""
+    seen: dict[str, str] = {}
+    for subject in found:
+        match(subject, library, rng)
+        if subject.asset is None:
+            continue
+        first = seen.setdefault(subject.asset["id"], subject.phrase)
+        if first != subject.phrase:
+            subject.asset = None
+
+
 VARIANT_PENALTY = 0.15  # "device mobile question" is a phone with a badge: the plain one first
 # A word that tags a person ("doctor", "king", "wizard") and names no thing is a person: the
 # emoji of one (health worker, prince, mage) comes before the things the word also tags
