@@ -110,7 +110,7 @@ SCENES: dict[str, tuple[str, ...]] = {
         "sea ice",
         "antarctic",
         "antarctica",
-    ),  # fmt: skip
+    ),
     "sunset": ("sunset", "sunrise", "dusk", "dawn", "golden hour", "twilight"),
     "city": ("city", "skyline", "urban", "downtown", "street", "buildings"),
     "night": ("night", "starry", "stars", "moon", "midnight", "nocturnal"),
