@@ -192,3 +192,15 @@ def test_a_boat_on_a_lake_sits_in_its_water_not_on_a_blue_block() -> None:
     library = assets.library()
     car = art.rasterise(library.svg(library.by_id["emoji:1f699"]), 128)  # a blue car
     assert np.array_equal(art.without_own_water(car), car)
+
+
+def test_a_prompt_with_no_place_gets_a_backdrop_of_its_own() -> None:
+    """Issue 18: with the seed alone choosing its palette, every prompt that named no place
+    or colour got the same backdrop; the prompt picks it too now (still deterministic)."""
+
+    def backdrop(prompt: str) -> np.ndarray:
+        return scenes.painted(parse(prompt), (64, 64), np.random.default_rng(3), "low")[0]
+
+    assert parse("a trophy").scene is None and parse("a sword").scene is None
+    assert np.array_equal(backdrop("a trophy"), backdrop("a trophy"))
+    assert np.abs(backdrop("a trophy") - backdrop("a sword")).mean() > 0.03

@@ -4,6 +4,7 @@ native size per quality tier and upscaled."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 
 import cv2
@@ -282,7 +283,10 @@ def painted(
     if scene is None and parsed.weather:
         scene = WEATHER_SCENES[parsed.weather[0]]
     if scene is None:
-        abstract(c, rng, parsed.colours)
+        # its palette from the prompt and the seed both: with the seed alone, every prompt
+        # that names no place or colour got the same backdrop (issue 18: "the same pink bokeh")
+        mixed = np.random.default_rng([int(rng.integers(2**31)), zlib.crc32(parsed.text.encode())])
+        abstract(c, mixed, parsed.colours)
     else:
         stage = SCENE_PAINTERS[scene](c, rng)
         if parsed.colours:
