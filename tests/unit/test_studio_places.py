@@ -34,6 +34,9 @@ HELD_OUT = [  # issue 18's "Why", and what each must paint
     # light, not a starry sky in its stead
     ("Two penguins on an iceberg at night", "ice", []),
     ("a polar bear on an ice floe", "ice", []),
+    # a bird on a branch perches on a painted bough (an empty nest was drawn for "branch")
+    ("A pencil sketch of an owl on a branch", "branch", []),
+    ("a parrot perched on a pirate's shoulder", None, []),
     ("a seal on the pack ice in a blizzard", "ice", ["snow"]),
     ("an owl in a forest at night", "forest", []),
     # indoor places are a room, not the default backdrop
@@ -192,6 +195,16 @@ def test_a_boat_on_a_lake_sits_in_its_water_not_on_a_blue_block() -> None:
     library = assets.library()
     car = art.rasterise(library.svg(library.by_id["emoji:1f699"]), 128)  # a blue car
     assert np.array_equal(art.without_own_water(car), car)
+
+
+def test_a_bird_perches_on_the_bough() -> None:
+    for seed in range(4):
+        canvas, stage = scenes.painted(parse("an owl on a branch"), (256, 256),
+                                       np.random.default_rng(seed), "low")  # fmt: skip
+        assert stage is not None and 0.5 < stage.y < 0.75
+        xs = (np.linspace(stage.x0, stage.x1, 6)[1:-1] * 255).astype(int)
+        bark = canvas[int(stage.y * 256) + 3, xs]
+        assert (bark[:, 0] > bark[:, 2]).all() and (bark.mean(axis=1) < 0.45).all(), bark
 
 
 def test_a_prompt_with_no_place_gets_a_backdrop_of_its_own() -> None:

@@ -1,7 +1,7 @@
 """Painted places (issue 18): the scenes a prompt sets its subject in — an alley, a brick
-wall, a beach, a lake under a treeline, a cliff over the sea, an ice floe, a greenhouse, a room, a
-kitchen, a desk, a storefront — each a procedural painter on a float RGB canvas in 0..1,
-like scenes.py's.
+wall, a beach, a lake under a treeline, a cliff over the sea, an ice floe, a branch, a
+greenhouse, a room, a kitchen, a desk, a storefront — each a procedural painter on a float
+RGB canvas in 0..1, like scenes.py's.
 
 They are built from a few honest devices: one-point perspective for walls, floors and
 ground; value noise for texture; mirrored, blurred and rippled copies for reflections on
@@ -256,6 +256,56 @@ def ice(c: Canvas, rng: np.random.Generator) -> Stage:
     return Stage(middle, max(0.04, left + 0.06), min(0.96, right - 0.06))
 
 
+def branch(c: Canvas, rng: np.random.Generator) -> Stage:
+    """A branch seen close: a soft-focus canopy behind (blurred leaves and sky light), and one
+    bough across the picture, thick at the trunk's side and thinning to twigs and leaves, the
+    subjects perched on it."""
+    h, w = c.shape[:2]
+    c[:] = gradient(h, w, [(0, (150, 190, 150)), (0.5, (95, 140, 90)), (1, (50, 85, 55))])
+    spots = np.zeros((h, w), np.float32)
+    for x, y in rng.uniform(0, 1, (90, 2)):
+        size = max(2, int(rng.uniform(0.03, 0.08) * max(h, w)))
+        cv2.circle(spots, (int(x * w), int(y * h)), size, float(rng.uniform(0.4, 1)), -1)
+    leaves = cv2.GaussianBlur(spots, (0, 0), max(1.0, 0.02 * max(h, w)))  # out of focus
+    c[:] = c * (1 - 0.35 * leaves[:, :, None]) + rgb((40, 90, 45)) * 0.35 * leaves[:, :, None]
+    light = noise(rng, h, w, 3, octaves=2)[:, :, None]
+    c += (light - 0.5) * 0.12 + np.clip(1 - leaves[:, :, None] * 2, 0, 1) * 0.05
+    from_left = rng.random() < 0.5
+    y = rng.uniform(0.62, 0.7)
+    xs = np.linspace(0, 1.02, 40)
+    bend = y + 0.04 * np.sin(xs * rng.uniform(2, 4) + rng.uniform(0, 6)) * xs
+    thick = 0.07 * (1.1 - xs) + 0.012  # thinning away from the trunk
+    xs = xs if from_left else 1 - xs
+    top = list(zip(xs, bend - thick / 2, strict=True))
+    under = list(zip(xs, bend + thick / 2, strict=True))
+    _fill(c, [*top, *reversed(under)], (92, 64, 42))
+    bark = np.zeros((h, w), np.float32)
+    cv2.fillPoly(bark, [np.array([[x * w, yy * h] for x, yy in [*top, *reversed(under)]],
+                                 np.int32)], 1.0)  # fmt: skip
+    grain = noise(rng, h, w, 40, octaves=2)[:, :, None]
+    c[:] = c * (1 - bark[:, :, None] * 0.3) + c * bark[:, :, None] * 0.3 * (0.6 + grain * 0.8)
+    for x, yy in under[::4]:  # its shadowed underside
+        _fill(c, [(x - 0.02, yy - 0.006), (x + 0.02, yy - 0.006), (x, yy)], (60, 40, 28))
+    ahead = 1 if from_left else -1
+    for x, yy in zip(xs[22::5], bend[22::5], strict=True):  # twigs with leaves, towards its end
+        k = 1 if rng.random() < 0.5 else -1
+        tip = (x + ahead * rng.uniform(0.03, 0.06), yy + k * rng.uniform(0.04, 0.07))
+        twig = tuple(float(v) for v in rgb((80, 56, 38)))
+        start, end = (int(x * w), int(yy * h)), (int(tip[0] * w), int(tip[1] * h))
+        cv2.line(c, start, end, twig, max(1, w // 220), cv2.LINE_AA)
+        for _ in range(3):
+            angle = float(rng.uniform(0, 180))
+            green = rgb((int(rng.integers(50, 90)), int(rng.integers(110, 160)), 60))
+            centre = (int((tip[0] + rng.uniform(-0.015, 0.015)) * w),
+                      int((tip[1] + rng.uniform(-0.015, 0.015)) * h))  # fmt: skip
+            axes = (max(2, int(0.028 * w)), max(1, int(0.011 * w)))
+            cv2.ellipse(c, centre, axes, angle, 0, 360, tuple(float(v) for v in green), -1,
+                        cv2.LINE_AA)  # fmt: skip
+    stand = float(np.median(bend[8:28] - thick[8:28] / 2)) + 0.004
+    stage = Stage(stand, 0.12, 0.88)
+    return stage
+
+
 def greenhouse(c: Canvas, rng: np.random.Generator) -> None:
     """Inside a glasshouse: bright panes in a white frame under a pitched roof, plants on
     benches along both sides."""
@@ -386,6 +436,7 @@ PAINTERS = {
     "lake": lake,
     "cliff": cliff,
     "ice": ice,
+    "branch": branch,
     "greenhouse": greenhouse,
     "room": room,
     "kitchen": kitchen,

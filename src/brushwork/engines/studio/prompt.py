@@ -98,6 +98,8 @@ SCENES: dict[str, tuple[str, ...]] = {
     "cliff": ("cliff", "cliffs", "clifftop", "sea cliff", "headland", "cliffside"),
     "lake": ("lake", "lakeside", "pond", "loch", "reservoir", "still water"),
     "beach": ("beach", "seaside", "shore", "shoreline", "sandy beach", "tropical beach"),
+    # a bird's perch, before "forest" ("an owl on a branch in the forest": the branch, close)
+    "branch": ("branch", "branches", "tree branch", "twig", "bough"),
     # ice to stand on at sea, before "snow", which names it too ("penguins on an iceberg")
     "ice": (
         "iceberg",

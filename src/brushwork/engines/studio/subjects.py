@@ -97,7 +97,6 @@ PLACES = {w for words in SCENES.values() for w in words} - DRAWABLE_SCENE_WORDS 
     # scenes and surfaces (issue 18): a place to paint, never an object to draw
     "alley", "alleyway", "street", "greenhouse", "cliff", "cliffs", "harbour", "harbor",
     "brick", "bricks", "stone", "concrete", "pavement", "sidewalk", "storefront", "desk",
-    "branch", "branches", "twig",  # what a bird sits on (an empty nest was drawn for it)
     # weather is painted over the scene (weather.py), never drawn as a thing
     *(w for words in WEATHER_WORDS.values() for w in words), "weather", "shower", "showers",
 }  # fmt: skip
