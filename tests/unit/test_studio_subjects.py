@@ -380,3 +380,19 @@ def test_a_line_icon_is_drawn_as_a_solid_thing() -> None:
     assert stroke.any() and np.allclose(solid[stroke], closed[stroke], atol=0.02)  # lines kept
     opened = art.rasterise(art._icon_svg((line + "</svg>").encode(), art.INK), 96)
     assert art.filled(opened, (200, 40, 40)) is opened
+
+
+def test_the_first_picture_draws_the_best_art_whatever_the_seed() -> None:
+    """A near-tie (jack-o'-lantern, 0.01 behind the red paper lantern) was drawn for "red
+    lanterns" on some seeds: the first picture takes what bench/subjects.py measures, and
+    only further variations may take a near-tie."""
+    engine = StudioEngine()
+    engine.load()
+    drawn = set()
+    for seed in range(8):
+        request = Request(mode="generate", prompt="three red lanterns", width=128, height=128,
+                          n=1, quality="low", seed=seed)  # fmt: skip
+        engine.run(request, lambda *a, **k: None, lambda: False)
+        drawn |= {d["asset"] for d in request.meta["drawn"]}
+    (best,) = drawn
+    assert assets.library().by_id[best]["label"] == "red paper lantern"

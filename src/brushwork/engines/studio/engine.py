@@ -213,7 +213,9 @@ def compose(
         stage(0.2, "laid out the scene", lambda: _rough(canvas, size))
     library = assets.library(assets_root) if found or kind == "infographic" else None
     if found and library is not None:
-        subjects.match_all(found, library, rng)  # near-ties vary with the seed
+        # the first picture draws the best art (what bench/subjects.py measures: a near-tie
+        # drew jack-o'-lanterns for "red lanterns" on some seeds); variations may take one
+        subjects.match_all(found, library, rng if parsed.variation else None)
         request.meta["drawn"] = [{"phrase": s.phrase, "asset": s.asset["id"]}
                                  for s in found if s.asset is not None]  # fmt: skip
         request.meta["not_drawn"] = [s.phrase for s in found if s.asset is None]
