@@ -29,6 +29,10 @@ HELD_OUT = [  # issue 18's "Why", and what each must paint
     ("A fox in a snowy forest, watercolor", "forest", ["snow"]),
     ("mountains in winter", "mountain", ["snow"]),
     ("a snowy day", "snow", []),
+    ("a robin on a tree branch in winter", "branch", ["snow"]),  # it lost its winter
+    ("a lake in winter", "lake", ["snow"]),
+    ("a snow globe on a desk", "desk", []),  # a thing, not the weather
+    ("ice cream on the beach", "beach", []),
     # an iceberg is the place penguins stand on (it drew a giant ice cube, then a bare snow
     # field): an ice floe at sea; a place named "at night" is that place in the night's
     # light, not a starry sky in its stead

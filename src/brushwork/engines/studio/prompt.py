@@ -223,10 +223,15 @@ def parse(prompt: str) -> Parsed:
     if scenes[:1] == ["night"] and len(scenes) > 1 and light == "night":
         # "penguins on an iceberg at night": the place, in the night's light (colour.light)
         scenes = scenes[1:]
+    # winter named beside a place that comes first: not "a snow globe", "a snowman"
+    wintry = re.search(r"\b(?:snowy|winter|wintry|snow(?! ?(?:globe|m[ae]n|board|mobile|ball|"
+                       r"cone|shoe|boot|suit|plough|plow)))\b", rest) is not None  # fmt: skip
     if scenes[:1] == ["snow"] and len(scenes) > 1:
         # "a snowy forest", "mountains in winter": the place, with snow falling over it
         scenes = scenes[1:]
         weather = weather if "snow" in weather else [*weather, "snow"]
+    elif scenes[:1] not in (["snow"], ["ice"]) and wintry and "snow" not in weather:
+        weather = [*weather, "snow"]  # "a robin on a branch in winter": the branch, snowing
     scene = scenes[0] if scenes else None
     return Parsed(
         prompt, quoted, colours, scene, styles, _text_colour(rest), surface, light, weather
