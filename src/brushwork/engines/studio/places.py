@@ -42,6 +42,20 @@ def _fill(c: Canvas, points: list[tuple[float, float]], colour: RGB | np.ndarray
     cv2.fillPoly(c, [pts], tuple(float(v) for v in value), lineType=cv2.LINE_AA)
 
 
+def _area(c: Canvas, points: list[tuple[float, float]]) -> np.ndarray:
+    """A polygon given in fractions of the canvas, as a float mask of its pixels (1 inside)."""
+    h, w = c.shape[:2]
+    mask = np.zeros((h, w), np.float32)
+    cv2.fillPoly(mask, [np.array([[x * w, y * h] for x, y in points], np.int32)], 1.0)
+    return mask
+
+
+def _grain(c: Canvas, mask: np.ndarray, strength: float, pattern: np.ndarray) -> None:
+    """Texture inside ``mask``: that share (``strength``) of the colour is scaled by
+    ``pattern`` (rock, packed snow, bark)."""
+    c[:] = c * (1 - mask[:, :, None] * strength) + c * mask[:, :, None] * strength * pattern
+
+
 def _below(c: Canvas, top: float, fill: Canvas) -> None:
     """Rows under ``top`` (a fraction of the height) become ``fill``'s: a floor, a counter,
     the ground in front of a wall."""
@@ -200,10 +214,7 @@ def cliff(c: Canvas, rng: np.random.Generator) -> Stage:
     foot = [(reach + 0.05 if left else 1 - reach - 0.05, 1.05), (0 if left else 1, 1.05)]
     _fill(c, face + foot, (95, 85, 75))
     rock = noise(rng, h, w, 30, octaves=4)[:, :, None]
-    mask = np.zeros((h, w), np.float32)
-    pts = np.array([[x * w, y * h] for x, y in face + foot], np.int32)
-    cv2.fillPoly(mask, [pts], 1.0)
-    c[:] = c * (1 - mask[:, :, None] * 0.35) + c * mask[:, :, None] * 0.35 * (0.6 + rock)
+    _grain(c, _area(c, face + foot), 0.35, 0.6 + rock)
     grass = [(x, y - 0.012) for x, y in face] + [(x, y + 0.02) for x, y in reversed(face)]
     _fill(c, grass, (90, 130, 60))
     surf = np.zeros((h, w), np.float32)
@@ -244,12 +255,9 @@ def ice(c: Canvas, rng: np.random.Generator) -> Stage:
     wall = [*edge, *reversed([(x, y + face) for x, y in edge])]
     _fill(c, wall, (120, 185, 215))
     _fill(c, floe, (238, 244, 248))
-    mask = np.zeros((h, w), np.float32)
-    cv2.fillPoly(mask, [np.array([[x * w, y * h] for x, y in floe], np.int32)], 1.0)
     drift = noise(rng, h, w, 12, octaves=3)[:, :, None]  # wind-packed snow on the floe
-    c[:] = c * (1 - mask[:, :, None] * 0.12) + c * mask[:, :, None] * 0.12 * (0.7 + drift)
-    shade = np.zeros((h, w), np.float32)
-    cv2.fillPoly(shade, [np.array([[x * w, y * h] for x, y in wall], np.int32)], 1.0)
+    _grain(c, _area(c, floe), 0.12, 0.7 + drift)
+    shade = _area(c, wall)
     ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     c[:] = c * (1 - shade[:, :, None] * np.clip((ys - top) * 3, 0, 0.45))  # deeper blue below
     middle = float(np.median(back + (front - back) * 0.6))
@@ -278,12 +286,10 @@ def branch(c: Canvas, rng: np.random.Generator) -> Stage:
     xs = xs if from_left else 1 - xs
     top = list(zip(xs, bend - thick / 2, strict=True))
     under = list(zip(xs, bend + thick / 2, strict=True))
-    _fill(c, [*top, *reversed(under)], (92, 64, 42))
-    bark = np.zeros((h, w), np.float32)
-    cv2.fillPoly(bark, [np.array([[x * w, yy * h] for x, yy in [*top, *reversed(under)]],
-                                 np.int32)], 1.0)  # fmt: skip
-    grain = noise(rng, h, w, 40, octaves=2)[:, :, None]
-    c[:] = c * (1 - bark[:, :, None] * 0.3) + c * bark[:, :, None] * 0.3 * (0.6 + grain * 0.8)
+    bough = [*top, *reversed(under)]
+    _fill(c, bough, (92, 64, 42))
+    bark = noise(rng, h, w, 40, octaves=2)[:, :, None]
+    _grain(c, _area(c, bough), 0.3, 0.6 + bark * 0.8)
     for x, yy in under[::4]:  # its shadowed underside
         _fill(c, [(x - 0.02, yy - 0.006), (x + 0.02, yy - 0.006), (x, yy)], (60, 40, 28))
     ahead = 1 if from_left else -1
@@ -364,11 +370,9 @@ def room(c: Canvas, rng: np.random.Generator) -> None:
     cv2.rectangle(
         c, (0, int(floor * h) - max(2, h // 80)), (w, int(floor * h)), (0.9, 0.9, 0.88), -1
     )
-    patch = np.zeros((h, w), np.float32)  # the window's light on the floor
     corners = [(x0 + 0.02, floor + 0.01), (x0 + 0.3, floor + 0.01), (x0 + 0.45, 0.98),
                (x0 - 0.05, 0.98)]  # fmt: skip
-    pts = np.array([[x * w, y * h] for x, y in corners], np.int32)
-    cv2.fillPoly(patch, [pts], 1.0)
+    patch = _area(c, corners)  # the window's light on the floor
     c += cv2.GaussianBlur(patch, (0, 0), max(1.0, w / 60))[:, :, None] * 0.18
 
 
