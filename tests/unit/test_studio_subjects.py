@@ -381,6 +381,16 @@ def test_a_line_icon_is_drawn_as_a_solid_thing() -> None:
     opened = art.rasterise(art._icon_svg((line + "</svg>").encode(), art.INK), 96)
     assert art.filled(opened, (200, 40, 40)) is opened
 
+    class Library:  # an open icon asked for in red stays a red line
+        def svg(self, asset: dict) -> bytes:
+            return (line + "</svg>").encode()
+
+    (red,) = parse_subjects("a red line")
+    red.asset = {"kind": "icon"}
+    drawn = art.sprite(red, Library(), 96, 0.8)
+    stroke = drawn[:, :, 3] > 0.99
+    assert stroke.any() and (drawn[stroke][:, 0] > drawn[stroke][:, 2] + 0.3).all()
+
 
 def test_the_first_picture_draws_the_best_art_whatever_the_seed() -> None:
     """A near-tie (jack-o'-lantern, 0.01 behind the red paper lantern) was drawn for "red

@@ -93,12 +93,14 @@ def sprite(subject: Subject, library: Any, px: int, background_light: float) -> 
     assert subject.asset is not None
     svg = library.svg(subject.asset)
     if subject.asset["kind"] == "icon":
-        if subject.colour is not None:  # a red lighthouse: red inside dark lines
-            return filled(rasterise(_icon_svg(svg, INK), px), subject.colour)
-        ink = INK if background_light > 0.45 else (245, 245, 245)
         lines = rasterise(_icon_svg(svg, INK), px)
-        solid = filled(lines, PAPER)
-        return solid if solid is not lines else rasterise(_icon_svg(svg, ink), px)
+        solid = filled(lines, subject.colour or PAPER)  # a red lighthouse: red inside ink
+        if solid is not lines:
+            return solid
+        # nothing closed to fill: the lines themselves in the colour named, or in ink that
+        # stands out from the backdrop
+        ink = subject.colour or (INK if background_light > 0.45 else (245, 245, 245))
+        return rasterise(_icon_svg(svg, ink), px)
     art = rasterise(svg, px)
     return recolour(art, subject.colour) if subject.colour is not None else art
 
