@@ -351,9 +351,10 @@ class Worker:
         if request.mode == "inpaint":
             assert request.mask is not None
             images = [keep_composite(request.images[0], im, request.mask) for im in images]
-        uploading = TaskStatus.UPLOADING
-        if not self.store.update(task_id, status=uploading, progress=PROGRESS_END,
-                                 log=progress.pending()):  # fmt: skip
+        said = progress.pending()  # the engine's held lines go with this write
+        if not self.store.update(
+            task_id, status=TaskStatus.UPLOADING, progress=PROGRESS_END, log=said
+        ):
             raise TaskCancelled
         started, cpu = time.perf_counter(), time.process_time()
         credit = "; ".join(request.meta.get("attributions") or []) or None

@@ -100,7 +100,7 @@ SCENES: dict[str, tuple[str, ...]] = {
     "beach": ("beach", "seaside", "shore", "shoreline", "sandy beach", "tropical beach"),
     # a bird's perch, before "forest" ("an owl on a branch in the forest": the branch, close)
     "branch": ("branch", "branches", "tree branch", "twig", "bough"),
-    # ice to stand on at sea, before "snow", which names it too ("penguins on an iceberg")
+    # ice to stand on at sea ("penguins on an iceberg"); a glacier or the tundra is snow
     "ice": (
         "iceberg",
         "icebergs",
@@ -125,8 +125,6 @@ SCENES: dict[str, tuple[str, ...]] = {
         "ice",
         "frozen",
         "arctic",
-        "iceberg",
-        "icebergs",
         "glacier",
         "glaciers",
         "tundra",
