@@ -22,7 +22,9 @@ written before the matcher's changes of 2026-12-07) and "fresh5" (``subjects_fre
 100 prompts across animals, food, vehicles, objects, people and places, written on the
 afternoon of 2026-12-07 before that session's matcher changes) and "fresh6"
 (``subjects_fresh6.tsv``, 100 prompts written after those changes and before measuring them
-on it: never tuned on). For brushwork's matcher each
+on it: never tuned on, though its misses have been seen since) and "fresh7"
+(``subjects_fresh7.tsv``, 104 everyday prompts, many naming a thing with two nouns, written
+before the matcher's change for such nouns: never tuned on). For brushwork's matcher each
 prompt is right (the main subject drawn with an accepted asset), not drawn (no subject
 parsed, or none above the floor: the picture says so, which is not wrong) or wrong (another
 object drawn for it). A prompt whose subject is the weather ("a thunderstorm") is right when
@@ -30,7 +32,7 @@ no icon is drawn and the weather is painted over the scene instead (issue 18), a
 its own column.
 Targets (issue 18): at least 90% right, at most 1% wrong objects.
 
-    python bench/subjects.py [--set tuned|fresh|fresh2|...|fresh6|all] [--show-misses]
+    python bench/subjects.py [--set tuned|fresh|fresh2|...|fresh7|all] [--show-misses]
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ SETS = {
     "fresh4": DATA.with_name("subjects_fresh4.tsv"),
     "fresh5": DATA.with_name("subjects_fresh5.tsv"),
     "fresh6": DATA.with_name("subjects_fresh6.tsv"),
+    "fresh7": DATA.with_name("subjects_fresh7.tsv"),
 }
 
 
