@@ -163,6 +163,23 @@ def test_what_comes_to_the_same_art_as_an_earlier_subject_is_not_a_second_one() 
     assert all(s.asset is not None for s in two)
 
 
+@pytest.mark.parametrize(
+    ("prompt", "label"),
+    [("a cup of tea", "teacup without handle"), ("a cup of coffee", "hot beverage"),
+     ("a glass of wine", "wine glass"), ("a bowl of strawberries", "strawberry")],
+)  # fmt: skip
+def test_what_a_container_holds_is_drawn_in_it_where_the_art_shows_it(
+    prompt: str, label: str
+) -> None:
+    """ "A cup of tea" drew the teapot (tagged "tea", nearer in meaning) over the teacup
+    (tagged "tea" and "cup"); the container leans, nothing more: a bowl of strawberries is
+    still strawberries, and a line icon does not overtake colour art by it."""
+    (subject,) = parse_subjects(prompt)
+    assert subject.container is not None
+    match(subject, assets.library())
+    assert subject.asset is not None and subject.asset["label"] == label
+
+
 def test_a_tag_far_in_meaning_connects_nothing() -> None:
     """Emoji tags hold interjections: "well" tags clapping hands (similarity 0.12)."""
     (subject,) = parse_subjects("a well")

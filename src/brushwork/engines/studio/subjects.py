@@ -119,6 +119,7 @@ class Subject:
     relation: str | None = None  # how this subject relates to ``target``
     target: int | None = None  # index of the subject it relates to
     corner: str | None = None  # "top left" … when asked to sit in a corner
+    container: str | None = None  # "cup" in "a cup of tea": the phrase is what it holds
     asset: dict[str, Any] | None = field(default=None, repr=False)
     score: float = 0.0
 
@@ -286,10 +287,12 @@ def _join_compounds(words: list[str], assets_root: Path | None) -> list[str]:
 
 def _phrase(chunk: str, assets_root: Path | None = None) -> Subject | None:
     words = _join_compounds(re.findall(r"[a-z][a-z'-]*|\d+", chunk), assets_root)
+    container = None
     if "of" in words:
         at = words.index("of")
         held = [w for w in words[at + 1 :] if w != "the"][:1]
         if at > 0 and words[at - 1] in CONTAINERS and not set(held) & PLACES:
+            container = singular(words[at - 1])
             words = words[: at - 1] + words[at + 1 :]  # not "a bucket of water": a bucket
     count, colour, colour_name, scale = 1, None, None, 1.0
     kept: list[str] = []
@@ -326,7 +329,7 @@ def _phrase(chunk: str, assets_root: Path | None = None) -> Subject | None:
         count = 1  # "a pair of scissors" (or glasses, jeans) is one thing; of shoes, two
     if plural and count == 1:
         count = 3  # "balloons" with no number: a few
-    return Subject(phrase, count, colour, colour_name, scale)
+    return Subject(phrase, count, colour, colour_name, scale, container=container)
 
 
 def composition(prompt: str) -> str | None:
@@ -449,7 +452,7 @@ def match(
     """Pick the asset nearest in meaning; an exact name or tag match wins outright. With
     ``rng`` (a variation), a near-tie may go to another asset. With ``floor``, a phrase no
     asset genuinely matches gets none (``subject.asset`` stays None): never a wrong object."""
-    ranked = _ranked(subject.phrase, library)
+    ranked = _ranked(subject.phrase, library, subject.container)
     best, total, similarity, named = ranked[0]
     if floor and (total < MATCH_FLOOR or not named and similarity < MEANING_FLOOR):
         subject.asset, subject.score = None, similarity
@@ -489,6 +492,10 @@ SYNONYM_FLOOR = 0.35
 # interjections ("well", "good" tag clapping hands), and "a bucket of water by a well" drew
 # clapping hands (similarity 0.12). The right assets of bench/subjects.py score 0.4 and up.
 TAG_FLOOR = 0.3
+# Among the art a name or tag connects to what a container holds, the art that also names
+# the container: "a cup of tea" drew the teapot (tagged "tea", 0.12 nearer in meaning) over
+# the teacup (tagged "tea" and "cup").
+CONTAINER_BONUS = 0.15
 
 
 @dataclass
@@ -550,9 +557,11 @@ def _names(library: Any) -> _Names:
 
 
 @functools.lru_cache(maxsize=1024)
-def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float, bool]]:
-    """The five best assets for ``phrase``: (index, total score, similarity, whether a name
-    or tag connects it to the phrase), best first."""
+def _ranked(
+    phrase: str, library: Any, container: str | None = None
+) -> list[tuple[int, float, float, bool]]:
+    """The five best assets for ``phrase`` (held in ``container``, if named): (index, total
+    score, similarity, whether a name or tag connects it to the phrase), best first."""
     scores = library.vectors @ _vector(phrase)
     words = set(phrase.split())
     head = phrase.split()[-1]
@@ -590,9 +599,17 @@ def _ranked(phrase: str, library: Any) -> list[tuple[int, float, float, bool]]:
             return named  # "sewing" tags thread and "orange" tangerine: neither is the machine
         return named + 0.1 * min(2, len(words & tags))
 
+    def held(entry: dict[str, Any], label: str, tags: set[str]) -> float:
+        """Colour art of the thing in the container named ("a cup of tea": the teacup, not
+        the teapot); a line icon does not overtake colour art by it."""
+        shown = container is not None and (container in label.split() or container in tags)
+        return CONTAINER_BONUS * (shown and entry["kind"] == "emoji")
+
     total_bonus = np.array(
         [
-            bonus(e, label, tags, sim) - VARIANT_PENALTY * bool(badge and not badge & words)
+            (named := bonus(e, label, tags, sim))
+            + held(e, label, tags) * (named > 0)
+            - VARIANT_PENALTY * bool(badge and not badge & words)
             for e, label, tags, badge, sim in zip(
                 library.entries, names.labels, names.tags, names.badges, scores, strict=True
             )
