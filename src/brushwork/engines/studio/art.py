@@ -98,9 +98,9 @@ def sprite(subject: Subject, library: Any, px: int, background_light: float) -> 
         if solid is not lines:
             return solid
         # nothing closed to fill: the lines themselves in the colour named, or in ink that
-        # stands out from the backdrop
+        # stands out from the backdrop (the lines already drawn, where that is the ink)
         ink = subject.colour or (INK if background_light > 0.45 else (245, 245, 245))
-        return rasterise(_icon_svg(svg, ink), px)
+        return lines if ink == INK else rasterise(_icon_svg(svg, ink), px)
     art = rasterise(svg, px)
     return recolour(art, subject.colour) if subject.colour is not None else art
 

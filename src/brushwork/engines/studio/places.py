@@ -308,8 +308,7 @@ def branch(c: Canvas, rng: np.random.Generator) -> Stage:
             cv2.ellipse(c, centre, axes, angle, 0, 360, tuple(float(v) for v in green), -1,
                         cv2.LINE_AA)  # fmt: skip
     stand = float(np.median(bend[8:28] - thick[8:28] / 2)) + 0.004
-    stage = Stage(stand, 0.12, 0.88)
-    return stage
+    return Stage(stand, 0.12, 0.88)
 
 
 def greenhouse(c: Canvas, rng: np.random.Generator) -> None:
