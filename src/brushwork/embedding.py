@@ -5,6 +5,11 @@ with ``--no-deps`` by ``make``: we need its files, not its torch-based loader), 
 ``safetensors`` and ``tokenizers``. The forward pass is a plain 6-layer BERT encoder with
 mean pooling and L2 normalisation, as sentence-transformers defines the model.
 
+The six layers run on ONNX Runtime where it is installed (the ``server`` extra has it): the
+same graph, built here from the same weights, with the same float32 arithmetic (answers agree
+to 1e-6), in about 6 ms of CPU for a 13-token prompt against 10 ms for numpy's small matrix
+products. That pass is the API's largest cost per task. Without it, numpy runs them.
+
 A leaf beside ``contract`` and ``errors``: moderation (``apps``) and the studio's subject
 matching (``engines``) both use it, and it imports neither.
 """
@@ -15,6 +20,7 @@ import functools
 import importlib.util
 import json
 import math
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -74,7 +80,8 @@ class _Slot:
 
 
 class MiniLM:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, runtime: str = "auto"):
+        """``runtime``: ``"onnx"``, ``"numpy"``, or ``"auto"`` (ONNX Runtime when installed)."""
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -87,6 +94,12 @@ class MiniLM:
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding()
+        self._session: Any = None
+        if runtime != "numpy":
+            self._session = _onnx_session(self.w, self.config, required=runtime == "onnx")
+        if self._session is not None:  # the layers' weights now live in the session
+            self.w = {k: v for k, v in self.w.items() if not k.startswith("encoder.")}
+        self.runtime = "numpy" if self._session is None else "onnx"
         self._turn = threading.Condition()
         self._waiting: list[_Slot] = []
         self._encoding = False
@@ -132,9 +145,12 @@ class MiniLM:
         ids = np.array([b.ids for b in batch])
         mask = np.array([b.attention_mask for b in batch], dtype=np.float32)
         x = self._embed(ids)
-        bias = (1.0 - mask)[:, None, None, :] * -1e9
-        for layer in range(self.config["num_hidden_layers"]):
-            x = self._layer(x, bias, f"encoder.layer.{layer}.")
+        bias = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
+        if self._session is not None:
+            x = self._session.run(None, {"x": x, "bias": bias})[0]
+        else:
+            for layer in range(self.config["num_hidden_layers"]):
+                x = self._layer(x, bias, f"encoder.layer.{layer}.")
         pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
         unit: Array = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
         return unit
@@ -182,6 +198,81 @@ class MiniLM:
             self.w[p + "output.LayerNorm.bias"],
             eps,
         )
+
+
+def _onnx_session(w: dict[str, Array], config: dict[str, Any], required: bool) -> Any:
+    """An ONNX Runtime session running the encoder layers exactly as :meth:`MiniLM._layer`
+    does (inputs: the embedded tokens ``x`` and the attention ``bias``), on one thread that
+    does not spin between calls (brushwork/cpu.py); None when ONNX Runtime is not installed."""
+    try:
+        import onnxruntime as ort  # type: ignore[import-untyped]
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        if required:
+            raise
+        return None
+    heads, width = config["num_attention_heads"], config["hidden_size"]
+    nodes: list[Any] = []
+    weights = [
+        numpy_helper.from_array(np.array([0, 0, heads, width // heads]), "split"),
+        numpy_helper.from_array(np.array([0, 0, width]), "join"),
+        numpy_helper.from_array(np.array(1 / math.sqrt(width // heads), np.float32), "scale"),
+    ]
+
+    def op(kind: str, inputs: list[str], **attrs: Any) -> str:
+        out = f"t{len(nodes)}"
+        nodes.append(helper.make_node(kind, inputs, [out], **attrs))
+        return out
+
+    def dense(x: str, name: str) -> str:
+        for part in (".weight", ".bias"):
+            weights.append(numpy_helper.from_array(w[name + part], name + part))
+        return op("Add", [op("MatMul", [x, name + ".weight"]), name + ".bias"])
+
+    def heads_of(x: str, name: str, perm: list[int]) -> str:
+        return op("Transpose", [op("Reshape", [dense(x, name), "split"])], perm=perm)
+
+    def add_norm(x: str, y: str, name: str) -> str:
+        for part in (".weight", ".bias"):
+            weights.append(numpy_helper.from_array(w[name + part], name + part))
+        inputs = [op("Add", [x, y]), name + ".weight", name + ".bias"]
+        return op("LayerNormalization", inputs, axis=-1, epsilon=config["layer_norm_eps"])
+
+    x = "x"
+    for layer in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{layer}."
+        q = heads_of(x, p + "attention.self.query", [0, 2, 1, 3])
+        k = heads_of(x, p + "attention.self.key", [0, 2, 3, 1])  # transposed, for q @ k
+        v = heads_of(x, p + "attention.self.value", [0, 2, 1, 3])
+        scores = op("Add", [op("Mul", [op("MatMul", [q, k]), "scale"]), "bias"])
+        context = op("MatMul", [op("Softmax", [scores], axis=-1), v])
+        context = op("Reshape", [op("Transpose", [context], perm=[0, 2, 1, 3]), "join"])
+        x = add_norm(
+            x, dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm"
+        )
+        hidden = op("Gelu", [dense(x, p + "intermediate.dense")], approximate="tanh")
+        x = add_norm(x, dense(hidden, p + "output.dense"), p + "output.LayerNorm")
+    tensor = TensorProto.FLOAT
+    graph = helper.make_graph(
+        nodes,
+        "minilm-encoder",
+        [
+            helper.make_tensor_value_info("x", tensor, ["n", "t", width]),
+            helper.make_tensor_value_info("bias", tensor, ["n", 1, 1, "t"]),
+        ],
+        [helper.make_tensor_value_info(x, tensor, ["n", "t", width])],
+        weights,
+    )
+    # IR 10 (opset 20, for Gelu's tanh form): what ONNX Runtime reads, whatever onnx writes
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], ir_version=10)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS") or 1)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
 
 
 _LOADING = threading.Lock()

@@ -101,6 +101,24 @@ def test_quality_on_the_labelled_set() -> None:
         assert benign_flagged <= (5 if level == "auto" else 1)
 
 
+def test_the_onnx_runtime_layers_answer_what_the_numpy_layers_answer() -> None:
+    path = embedding.model_dir()
+    assert path is not None
+    fast, plain = embedding.MiniLM(path, "onnx"), embedding.MiniLM(path, "numpy")
+    shared = embedding.load()  # what moderation and the studio use: the server extra's runtime
+    assert shared is not None and shared.runtime == "onnx"
+    texts = [  # one batch of unequal lengths: the padding's bias must reach both the same way
+        "a cat",
+        "a gory dismembered body",
+        'a storefront sign reading "OPEN 24 HOURS" in neon, rain on the glass at night',
+        "日本の桜の木の下の猫",
+    ]
+    together = fast.encode(texts)
+    assert np.abs(together - plain.encode(texts)).max() < 1e-5
+    for text, row in zip(texts, together, strict=True):  # and alone as in a batch
+        assert np.abs(fast.encode([text])[0] - row).max() < 1e-5
+
+
 def test_concurrent_prompts_are_encoded_together_with_the_same_answers() -> None:
     import threading
 
