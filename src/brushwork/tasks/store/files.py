@@ -6,9 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from brushwork.tasks.store.tables import Room, deletions, files
+
+# built once: every task adds a file and every download reads one (records.py says why)
+_ADD = insert(files)
+_GET = select(files).where(files.c.id == bindparam("file_id"))
+_GET_OWNED = _GET.where(files.c.owner == bindparam("owner"))
 
 
 @dataclass(frozen=True)
@@ -26,22 +31,21 @@ class FileIndex(Room):
     def add_file(self, record: FileRecord) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                insert(files).values(
-                    id=record.id,
-                    owner=record.owner,
-                    filename=record.filename,
-                    content_type=record.content_type,
-                    size=record.size,
-                    created_at=record.created_at or time.time(),
-                )
+                _ADD,
+                {
+                    "id": record.id,
+                    "owner": record.owner,
+                    "filename": record.filename,
+                    "content_type": record.content_type,
+                    "size": record.size,
+                    "created_at": record.created_at or time.time(),
+                },
             )
 
     def get_file(self, file_id: str, owner: str | None = None) -> FileRecord | None:
-        query = select(files).where(files.c.id == file_id)
-        if owner is not None:
-            query = query.where(files.c.owner == owner)
+        query = _GET if owner is None else _GET_OWNED
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(query, {"file_id": file_id, "owner": owner}).mappings().first()
         if row is None:
             return None
         return FileRecord(

@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from brushwork.signing import new_secret
@@ -20,6 +20,12 @@ DEV_OWNER = "dev"
 def hash_key(key: str) -> str:
     # API keys are 256-bit random tokens: a plain SHA-256 is enough (no password stretching).
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+# every request asks: built once (records.py says why)
+_OWNER_OF = select(api_keys.c.id).where(
+    api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None)
+)
 
 
 class Keys(Room):
@@ -64,11 +70,8 @@ class Keys(Room):
         return self.webhook_secret(f"server:{name}").encode()
 
     def owner_of_key(self, key: str) -> str | None:
-        query = select(api_keys.c.id).where(
-            api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
-        )
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar()
+            return conn.execute(_OWNER_OF, {"key_hash": hash_key(key)}).scalar()
 
     def list_keys(self) -> list[dict[str, Any]]:
         query = select(
