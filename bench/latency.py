@@ -15,8 +15,10 @@ work as a fresh call, plus the session's bookkeeping and ordering).
 
 Parts: queue wait = created → picked up by the worker; engine and encode as the
 worker measured them; worker other = decode, status writes; transfer = the
-rest of the client's time (request, validation, the wait's polling, response,
-download). Target (issue 2): everything but engine and encode < 15 ms median.
+rest of the client's time until the answer (request, validation, moderation, the wait's
+wake-up, response); download = fetching the image after it. Targets for everything but
+engine and encode, at the median: < 15 ms (issue 2), <= 10 ms with the default moderation
+(issue 17).
 """
 
 from __future__ import annotations
@@ -93,7 +95,16 @@ def bare_engine(runs: int) -> dict[str, list[float]]:
 def through_http(base: str, runs: int, in_session: bool = False) -> dict[str, list[float]]:
     parts: dict[str, list[float]] = {
         k: []
-        for k in ("total", "engine", "encode", "queue wait", "worker other", "transfer", "overhead")
+        for k in (
+            "total",
+            "engine",
+            "encode",
+            "queue wait",
+            "worker other",
+            "transfer",
+            "download",
+            "overhead",
+        )  # fmt: skip
     }
     with inference(base_url=base) as client:
         session = client.session("brushwork/studio", timeout=600)
@@ -105,6 +116,7 @@ def through_http(base: str, runs: int, in_session: bool = False) -> dict[str, li
                 task = session.call({**inp, "images": []})
             else:
                 task = client.run({"app": "brushwork/studio", "input": inp})
+            answered = time.time()
             client.files.download(task["output"]["images"][0]["uri"])
             t1 = time.time()
             if i < 3:
@@ -119,7 +131,8 @@ def through_http(base: str, runs: int, in_session: bool = False) -> dict[str, li
             parts["encode"].append(encode)
             parts["queue wait"].append(started - created)
             parts["worker other"].append(done - started - engine - encode)
-            parts["transfer"].append((t1 - t0) - (done - created))
+            parts["transfer"].append((answered - t0) - (done - created))
+            parts["download"].append(t1 - answered)
             parts["overhead"].append((t1 - t0) - engine - encode)
     return parts
 
@@ -158,8 +171,11 @@ def main() -> None:
     print()
     for label, http in runs.items():
         overhead = statistics.median(http["overhead"]) * 1000
-        verdict = "met" if overhead < 15 else "MISSED"
-        print(f"overhead (total - engine - encode), {label}: {overhead:.1f} ms; < 15 ms: {verdict}")
+        verdict = ", ".join(
+            f"{sign} {limit} ms: {'met' if ok else 'MISSED'}"
+            for sign, limit, ok in (("<", 15, overhead < 15), ("<=", 10, overhead <= 10))
+        )
+        print(f"overhead (total - engine - encode), {label}: {overhead:.1f} ms; {verdict}")
     fresh = statistics.median(runs["embedding moderation"]["total"])
     warm = statistics.median(runs["in a warm session"]["total"])
     print(f"a call in a warm session / a fresh call (median total): {warm / fresh:.2f}x")
