@@ -154,16 +154,16 @@ def test_every_status_change_is_published_requeue_and_create_included(api: Api) 
     """Other API servers learn of changes through ``on_change`` (Redis); a re-queue after a lost
     worker and a new task are changes too."""
     store = api.worker.store
-    seen: list[str] = []
-    store.on_change = seen.append
+    seen: list[tuple[str, TaskStatus]] = []
+    store.on_change = lambda task_id, status: seen.append((task_id, status))
     task_id = store.create_task(
         owner="o", app="brushwork/studio", input={"prompt": "x"}, file_ids={}, queued=True
     )["id"]
-    assert seen == [task_id]
+    assert seen == [(task_id, TaskStatus.QUEUED)]
     claim(api, task_id, "gone-worker")
     seen.clear()
     assert store.requeue(task_id, "gone-worker", "re-queued: test\n")
-    assert seen == [task_id]
+    assert seen == [(task_id, TaskStatus.QUEUED)]
     assert store.status_of(task_id) == TaskStatus.QUEUED
     seen.clear()
     assert not store.requeue(task_id, "gone-worker", "again\n")  # nothing held: no change

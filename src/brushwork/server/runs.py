@@ -271,12 +271,12 @@ def check_capabilities(
 async def wait_until_done(svc: Services, task_id: str, request: Request) -> dict[str, Any]:
     """The task row once terminal, or as it is when the wait times out or the client leaves.
 
-    Woken by the worker's notice that the task ended (``TaskEvents``), not by polling. A wake
-    reads the status alone (with Redis every change wakes it: four a task); the row is read
-    once, to answer.
+    Woken by the worker's notice that the task ended (``TaskEvents``), not by polling nor by
+    the changes before the end; a wake reads the status alone, and the row is read once, to
+    answer.
     """
     deadline = time.monotonic() + svc.settings.wait_timeout_seconds
-    with svc.events.watch(task_id) as ended:
+    with svc.events.watch(task_id, ends_only=True) as ended:
         while True:
             status = await run_in_threadpool(svc.store.status_of, task_id)
             if (

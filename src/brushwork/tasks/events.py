@@ -2,9 +2,11 @@
 
 On one machine, workers put the id of each task they finish on a
 multiprocessing queue; with Redis, every change of a task is published on a
-channel that every API server subscribes to. A thread reads the notices and
-sets the asyncio events of the coroutines watching that task (waits, task
-streams, OpenAI streams). The store stays the record: a watcher re-reads it after
+channel that every API server subscribes to, as "id status" (a plain "id", as
+versions before the status was sent published, wakes every watcher). A thread
+reads the notices and sets the asyncio events of the coroutines watching that
+task (waits, task streams, OpenAI streams); a wait for the end is woken by the
+end only. The store stays the record: a watcher re-reads it after
 each wake, and still looks on its own in case a notice was missed.
 """
 
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 from multiprocessing.queues import Queue as MPQueue
 from typing import Any
 
+from brushwork.contract import TaskStatus
+
 FALLBACK_SECONDS = 0.25
 
 
@@ -25,7 +29,7 @@ class TaskEvents:
     def __init__(self, source: MPQueue[Any] | None = None, redis: Any = None):
         self.source = source
         self.redis = redis
-        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event, bool]]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -48,7 +52,9 @@ class TaskEvents:
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
                     if message is not None:
-                        self.notify(message["data"].decode())
+                        task_id, _, status = message["data"].decode().partition(" ")
+                        ended = TaskStatus(int(status)).is_terminal() if status else None
+                        self.notify(task_id, ended)
             except Exception:  # Redis away: watchers fall back to reading the store
                 self._stop.wait(1.0)
 
@@ -66,17 +72,22 @@ class TaskEvents:
                 continue
             self.notify(str(task_id))
 
-    def notify(self, task_id: str) -> None:
+    def notify(self, task_id: str, ended: bool | None = None) -> None:
+        """Wake the watchers of ``task_id``: all of them, or, when it did not end (``ended``
+        False), those that watch every change."""
         with self._lock:
             waiters = list(self._waiters.get(task_id, ()))
-        for loop, event in waiters:
+        for loop, event, ends_only in waiters:
+            if ends_only and ended is False:
+                continue
             with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits
                 loop.call_soon_threadsafe(event.set)
 
     @contextlib.contextmanager
-    def watch(self, task_id: str) -> Iterator[asyncio.Event]:
-        """An event set whenever ``task_id`` may have ended; register before reading the store."""
-        entry = (asyncio.get_running_loop(), asyncio.Event())
+    def watch(self, task_id: str, ends_only: bool = False) -> Iterator[asyncio.Event]:
+        """An event set whenever ``task_id`` may have changed (with ``ends_only``, may have
+        ended); register before reading the store."""
+        entry = (asyncio.get_running_loop(), asyncio.Event(), ends_only)
         with self._lock:
             self._waiters.setdefault(task_id, []).append(entry)
         try:

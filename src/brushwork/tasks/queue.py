@@ -136,9 +136,11 @@ class TaskQueue:
                 return str(message.args[0])
         return None
 
-    def publish_change(self, task_id: str) -> None:
+    def publish_change(self, task_id: str, status: int) -> None:
+        """Tell every API server that ``task_id`` changed, and to what status (``events.py``:
+        a wait for the end is not woken by the changes before it)."""
         if self.redis is not None:
-            self.redis.publish(CHANGED, task_id)
+            self.redis.publish(CHANGED, f"{task_id} {int(status)}")
 
     def depth(self, app: str | None = None) -> int:
         apps = [app] if app else self.apps

@@ -124,8 +124,8 @@ def _update(columns: tuple[str, ...], guard: Guard) -> Update:
 
 
 class TaskRecords(Room):
-    # told the id of each task that changed, after the change is committed
-    on_change: Callable[[str], None] | None = None
+    # told the id and new status of each task that changed, after the change is committed
+    on_change: Callable[[str, TaskStatus], None] | None = None
 
     def _write(
         self,
@@ -157,13 +157,13 @@ class TaskRecords(Room):
             event = _event(task_id, TaskStatus(row.status), row.progress, log, output, error,
                            preview)  # fmt: skip
             conn.execute(_INSERT_EVENTS, [event])
-        self._changed(task_id)
+        self._changed(task_id, TaskStatus(row.status))
         return written
 
-    def _changed(self, task_id: str) -> None:
+    def _changed(self, task_id: str, status: TaskStatus) -> None:
         if self.on_change is not None:
             try:
-                self.on_change(task_id)
+                self.on_change(task_id, status)
             except Exception:  # a missed notice only delays a wake-up; the record is safe
                 log.warning("change notice for %s failed", task_id)
 
@@ -211,7 +211,7 @@ class TaskRecords(Room):
         with self.engine.begin() as conn:
             task = dict(conn.execute(_INSERT_TASK, [row]).mappings().one())
             conn.execute(_INSERT_EVENTS, events)
-        self._changed(task_id)
+        self._changed(task_id, TaskStatus(task["status"]))
         return task
 
     def get_task(self, task_id: str, owner: str | None = None) -> dict[str, Any] | None:
