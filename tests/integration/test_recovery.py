@@ -9,7 +9,8 @@ import pytest
 from brushwork.contract import TaskStatus
 from brushwork.tasks.queue import TaskQueue
 from brushwork.tasks.recovery import recover
-from tests.conftest import Api
+from brushwork.tasks.store import Store
+from tests.conftest import Api, new_database
 
 
 def claim(api: Api, task_id: str, worker: str) -> None:
@@ -208,3 +209,28 @@ def test_a_secret_made_by_two_processes_at_once_is_the_first_ones(
     assert store.server_secret("race") == b"whsec_first"
     monkeypatch.setattr(keys, "new_secret", real)
     assert store.server_secret("race") == b"whsec_first"
+
+
+def test_a_pooled_connection_the_database_dropped_is_replaced_not_failed(
+    postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted PostgreSQL leaves the pool's connections dead: one that sat idle is pinged
+    before it is handed out and replaced, so the next request does not fail."""
+    import psycopg
+
+    import brushwork.tasks.store as store_module
+
+    url = new_database(postgres)
+    store = Store(url)
+    task_id = store.create_task(owner="o", app="brushwork/studio", input={}, file_ids={})["id"]
+    monkeypatch.setattr(store_module, "PING_AFTER_IDLE_SECONDS", 0.05)
+    plain, name = url.replace("+psycopg", "").rsplit("/", 1)
+    with psycopg.connect(plain + "/postgres", autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    assert ended is not None and ended[0] >= 1  # the pooled connection is gone
+    time.sleep(0.1)
+    assert store.status_of(task_id) == TaskStatus.RECEIVED
+    store.engine.dispose()
