@@ -100,7 +100,7 @@ class WorkerPool:
         self.apps = apps
         self.queue = TaskQueue(settings.queue, apps=apps or list(Registry(settings).apps))
         self.ctx = mp.get_context("spawn")
-        self.doorbell: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
+        self.doorbell: Any = None if standalone else self.ctx.Semaphore(0)
         self.finished: Any = None if standalone else self.ctx.Queue(maxsize=10_000)
         self.prefix = f"{socket.gethostname()}-{os.getpid()}-" if standalone else ""
         self.slots: list[Slot] = []

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from multiprocessing.queues import Queue as MPQueue
+from multiprocessing.synchronize import Semaphore
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,7 +35,7 @@ from brushwork.tasks.webhooks import Dispatcher
 
 def create_app(
     settings: Settings | None = None,
-    doorbell: MPQueue[Any] | None = None,
+    doorbell: Semaphore | None = None,
     finished: MPQueue[Any] | None = None,
 ) -> FastAPI:
     """The app; ``doorbell`` wakes workers, ``finished`` carries their notices back."""

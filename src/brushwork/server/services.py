@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.queues import Queue as MPQueue
+from multiprocessing.synchronize import Semaphore
 from typing import Any
 
 from fastapi import Request
@@ -39,7 +40,7 @@ class Services:
     def build(
         cls,
         settings: Settings,
-        doorbell: MPQueue[Any] | None = None,
+        doorbell: Semaphore | None = None,
         finished: MPQueue[Any] | None = None,
     ) -> Services:
         store = Store(settings.database)

@@ -14,16 +14,16 @@ was 5–17× its median.)
 
 The task store is the record; the queue only carries task ids. Idle workers
 block on a doorbell instead of backing off their polling, so an idle worker
-starts a task at once: a multiprocessing queue the API rings on one machine, a
-Redis list on many. The poll interval is only the fallback.
+starts a task at once: a semaphore the API rings on one machine (a system call: a
+multiprocessing queue needed its feeder thread to get the API's interpreter lock
+first, and a submission held it), a Redis list on many. The poll interval is only
+the fallback.
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue as stdlib_queue
 import time
-from multiprocessing.queues import Queue as MPQueue
+from multiprocessing.synchronize import Semaphore
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class TaskQueue:
     workers take from the apps they serve."""
 
     def __init__(
-        self, where: str | Path, doorbell: MPQueue[Any] | None = None, apps: list[str] | None = None
+        self, where: str | Path, doorbell: Semaphore | None = None, apps: list[str] | None = None
     ):
         self.where = str(where).removeprefix("sqlite:///")
         self.redis: Any = None
@@ -109,8 +109,7 @@ class TaskQueue:
             with self.redis.pipeline() as pipe:
                 pipe.lpush(DOORBELL, 1).ltrim(DOORBELL, 0, 999).execute()
         elif self.doorbell is not None:
-            with contextlib.suppress(stdlib_queue.Full):
-                self.doorbell.put_nowait(1)
+            self.doorbell.release()
 
     def take(self, wait: float) -> str | None:
         """The next task id, waiting up to ``wait`` seconds (woken early by the doorbell)."""
@@ -122,8 +121,7 @@ class TaskQueue:
         elif self.doorbell is None:
             time.sleep(wait)
         else:
-            with contextlib.suppress(stdlib_queue.Empty):
-                self.doorbell.get(timeout=wait)
+            self.doorbell.acquire(timeout=wait)  # a ring left over from a busy spell: a look
         return self.try_take()
 
     def try_take(self) -> str | None:

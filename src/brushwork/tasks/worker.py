@@ -20,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.queues import Queue as MPQueue
+from multiprocessing.synchronize import Semaphore
 from typing import Any, cast
 
 from PIL import Image
@@ -131,7 +132,7 @@ class Worker:
     def __init__(
         self,
         settings: Settings,
-        doorbell: MPQueue[Any] | None = None,
+        doorbell: Semaphore | None = None,
         name: str = "w1",
         finished: MPQueue[Any] | None = None,
         apps: list[str] | None = None,
@@ -542,7 +543,7 @@ class Worker:
 
 def worker_process(
     settings_data: dict[str, Any],
-    doorbell: MPQueue[Any] | None,
+    doorbell: Semaphore | None,
     name: str,
     parent_pid: int,
     finished: MPQueue[Any] | None = None,
