@@ -37,7 +37,7 @@ async def _woken(event: asyncio.Event) -> bool:
 def test_a_wait_for_the_end_sleeps_through_the_changes_before_it(redis_url: str) -> None:
     """Every change is published with its status; a watcher of every change (a task stream)
     wakes for each, a watcher of the end (a run with ``wait``) for the end only. A notice
-    without a status, as earlier versions publish, wakes both."""
+    without a status, as earlier versions publish, or with one it cannot read, wakes both."""
     client = redis.Redis.from_url(redis_url)
     events = TaskEvents(redis=client)
     events.start()
@@ -50,8 +50,9 @@ def test_a_wait_for_the_end_sleeps_through_the_changes_before_it(redis_url: str)
             for status in (TaskStatus.RUNNING, TaskStatus.COMPLETED):
                 queue.publish_change("t1", status)
                 seen.append((await _woken(every), await _woken(end)))
-            client.publish(CHANGED, "t1")
-            seen.append((await _woken(every), await _woken(end)))
+            for odd in ("t1", "t1 banana", "t1 99"):  # no status, or none it knows
+                client.publish(CHANGED, odd)
+                seen.append((await _woken(every), await _woken(end)))
             queue.publish_change("t2", TaskStatus.COMPLETED)  # another task's end
             seen.append((await _woken(every), await _woken(end)))
         return seen
@@ -61,6 +62,8 @@ def test_a_wait_for_the_end_sleeps_through_the_changes_before_it(redis_url: str)
             (True, False),  # running: the stream hears it, the wait sleeps on
             (True, True),  # completed
             (True, True),  # a plain id: anything may have happened
+            (True, True),
+            (True, True),
             (False, False),
         ]
     finally:

@@ -25,6 +25,14 @@ from brushwork.contract import TaskStatus
 FALLBACK_SECONDS = 0.25
 
 
+def _ended(status: str) -> bool | None:
+    """Whether a notice's status is an end; None (it may be) when it names none it knows."""
+    try:
+        return TaskStatus(int(status)).is_terminal()
+    except ValueError:
+        return None
+
+
 class TaskEvents:
     def __init__(self, source: MPQueue[Any] | None = None, redis: Any = None):
         self.source = source
@@ -53,8 +61,7 @@ class TaskEvents:
                     message = pubsub.get_message(timeout=0.5)
                     if message is not None:
                         task_id, _, status = message["data"].decode().partition(" ")
-                        ended = TaskStatus(int(status)).is_terminal() if status else None
-                        self.notify(task_id, ended)
+                        self.notify(task_id, _ended(status))
             except Exception:  # Redis away: watchers fall back to reading the store
                 self._stop.wait(1.0)
 
