@@ -4,15 +4,20 @@
 
 The set (tests/data/moderation_eval.jsonl) is separate from the descriptions the
 embedding stage compares with (src/brushwork/apps/data/moderation_anchors.json).
+Last, the embedding pass over the same prompts on ONNX Runtime and on numpy, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
+import numpy as np
+
+from brushwork import embedding
 from brushwork.apps import moderation
 
 EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "moderation_eval.jsonl"
@@ -50,6 +55,30 @@ def main() -> None:
             print(f"{cat:<18} {level:<5} {precision:9.2f} {recall:7.2f} {tp:4} {fp:4} {fn:4}")
         flagged = sum(1 for r, p in zip(rows, predicted, strict=True) if p and not r["categories"])
         print(f"{'benign flagged':<18} {level:<5} {flagged:>4} of {benign}; {ms:.1f} ms a prompt\n")
+    if embeddings:
+        runtimes([r["prompt"] for r in rows])
+
+
+def runtimes(prompts: list[str]) -> None:
+    """The embedding pass on ONNX Runtime and on numpy, one prompt at a time as the API sees
+    them, in this run: CPU ms a prompt (median, one thread) and how far the answers differ."""
+    from threadpoolctl import threadpool_limits
+
+    path = embedding.model_dir()
+    assert path is not None
+    models = {name: embedding.MiniLM(path, name) for name in ("onnx", "numpy")}
+    with threadpool_limits(1):
+        spent: dict[str, list[float]] = {name: [] for name in models}
+        vectors: dict[str, list[np.ndarray]] = {name: [] for name in models}
+        for prompt in prompts:
+            for name, model in models.items():
+                started = time.process_time()
+                vectors[name].append(model.encode([prompt])[0])
+                spent[name].append(time.process_time() - started)
+    gap = float(np.abs(np.array(vectors["onnx"]) - np.array(vectors["numpy"])).max())
+    onnx, plain = (statistics.median(spent[n]) * 1000 for n in ("onnx", "numpy"))
+    print(f"embedding pass, CPU a prompt: ONNX Runtime {onnx:.2f} ms, numpy {plain:.2f} ms "
+          f"({plain / onnx:.2f}x); largest difference in the vectors {gap:.1e}")  # fmt: skip
 
 
 if __name__ == "__main__":
