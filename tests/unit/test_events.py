@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 import redis
 
 from brushwork.contract import TaskStatus
 from brushwork.tasks.events import TaskEvents
 from brushwork.tasks.queue import CHANGED, TaskQueue
-from tests.conftest import free_port, start_redis
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    port = free_port()
-    proc = start_redis(port)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def _woken(event: asyncio.Event) -> bool:
@@ -34,14 +20,14 @@ async def _woken(event: asyncio.Event) -> bool:
     return True
 
 
-def test_a_wait_for_the_end_sleeps_through_the_changes_before_it(redis_url: str) -> None:
+def test_a_wait_for_the_end_sleeps_through_the_changes_before_it(redis_server: str) -> None:
     """Every change is published with its status; a watcher of every change (a task stream)
     wakes for each, a watcher of the end (a run with ``wait``) for the end only. A notice
     without a status, as earlier versions publish, or with one it cannot read, wakes both."""
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_server)
     events = TaskEvents(redis=client)
     events.start()
-    queue = TaskQueue(redis_url)
+    queue = TaskQueue(redis_server)
 
     async def scenario() -> list[tuple[bool, bool]]:
         seen = []
