@@ -139,10 +139,10 @@ class TaskRecords(Room):
         output: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
         preview: dict[str, Any] | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> bool:
         """The one way a task changes: set ``values`` (and the ``computed`` columns) where
-        ``guard`` holds, append its event, commit, publish. Answers the status and progress
-        the update read back in the same statement; None, changing nothing, when ``guard``
+        ``guard`` holds, append its event (with the status and progress the update read back
+        in the same statement), commit, publish. False, changing nothing, when ``guard``
         fails."""
         params = dict(values, task_id=task_id, held_by=held_by)
         if log:
@@ -152,13 +152,12 @@ class TaskRecords(Room):
         with self.engine.begin() as conn:
             row = conn.execute(statement, params).first()
             if row is None:
-                return None
-            written = {"status": row.status, "progress": row.progress}
+                return False
             event = _event(task_id, TaskStatus(row.status), row.progress, log, output, error,
                            preview)  # fmt: skip
             conn.execute(_INSERT_EVENTS, [event])
         self._changed(task_id, TaskStatus(row.status))
-        return written
+        return True
 
     def _changed(self, task_id: str, status: TaskStatus) -> None:
         if self.on_change is not None:
@@ -279,11 +278,10 @@ class TaskRecords(Room):
             values["worker"] = worker
         if timings is not None:
             values["engine_seconds"], values["encode_seconds"] = timings
-        written = self._write(
+        return self._write(
             task_id, values, guard=("open", expect or ()), computed=computed, log=log,
             output=output, error=error, preview=preview,
         )  # fmt: skip
-        return written is not None
 
     def fail(
         self, task_id: str, error: BrushworkError, expect: tuple[TaskStatus, ...] | None = None
@@ -346,7 +344,7 @@ class TaskRecords(Room):
         """Put a task its worker lost back in the queue's hands (status 2), if still held by it."""
         values: dict[str, Any] = {"status": int(TaskStatus.QUEUED), "worker": None, "progress": 0}
         guard: Guard = ("held by", ()) if worker else ("held by none", ())
-        return self._write(task_id, values, guard=guard, held_by=worker, log=reason) is not None
+        return self._write(task_id, values, guard=guard, held_by=worker, log=reason)
 
     def events_after(self, task_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
         query = (
