@@ -224,18 +224,20 @@ def _onnx_session(w: dict[str, Array], config: dict[str, Any], required: bool) -
         nodes.append(helper.make_node(kind, inputs, [out], **attrs))
         return out
 
+    def weight_and_bias(name: str) -> list[str]:
+        parts = [name + ".weight", name + ".bias"]
+        weights.extend(numpy_helper.from_array(w[part], part) for part in parts)
+        return parts
+
     def dense(x: str, name: str) -> str:
-        for part in (".weight", ".bias"):
-            weights.append(numpy_helper.from_array(w[name + part], name + part))
-        return op("Add", [op("MatMul", [x, name + ".weight"]), name + ".bias"])
+        weight, bias = weight_and_bias(name)
+        return op("Add", [op("MatMul", [x, weight]), bias])
 
     def heads_of(x: str, name: str, perm: list[int]) -> str:
         return op("Transpose", [op("Reshape", [dense(x, name), "split"])], perm=perm)
 
     def add_norm(x: str, y: str, name: str) -> str:
-        for part in (".weight", ".bias"):
-            weights.append(numpy_helper.from_array(w[name + part], name + part))
-        inputs = [op("Add", [x, y]), name + ".weight", name + ".bias"]
+        inputs = [op("Add", [x, y]), *weight_and_bias(name)]
         return op("LayerNormalization", inputs, axis=-1, epsilon=config["layer_norm_eps"])
 
     x = "x"
