@@ -230,3 +230,42 @@ def test_a_pooled_connection_the_database_dropped_is_replaced_not_failed(postgre
     assert ended is not None and ended[0] >= 1  # the pooled connection is gone
     assert store.status_of(task_id) == TaskStatus.RECEIVED
     store.engine.dispose()
+
+
+def test_a_task_the_worker_could_not_read_goes_back_on_the_queue_in_its_turn(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database drops between taking an id and reading the task: the worker fails (its
+    pool starts a fresh one), but the id goes back ahead of later tasks, not lost queued."""
+    from sqlalchemy.exc import OperationalError
+
+    first = api.run({"prompt": 'first "A"', "quality": "low"}).json()["id"]
+    second = api.run({"prompt": 'second "B"', "quality": "low"}).json()["id"]
+    store = api.worker.store
+    real = store.get_task
+
+    def dropped(task_id: str) -> None:
+        monkeypatch.setattr(store, "get_task", real)
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(store, "get_task", dropped)
+    with pytest.raises(OperationalError):
+        api.worker._take_one()
+    assert store.status_of(first) == TaskStatus.QUEUED
+    assert api.worker.queue.try_take() == first  # its turn kept: before the second
+    api.worker.queue.put_back(first)
+    assert api.drain() == 2
+    for task_id in (first, second):
+        assert api.http.get(f"/tasks/{task_id}").json()["status"] == 9
+
+
+def test_an_id_queued_twice_runs_once(api: Api) -> None:
+    """A put-back that races a recovery can queue an id twice: the worker that takes it the
+    second time finds the task claimed and leaves it to its holder."""
+    task_id = api.run({"prompt": 'once "A"', "quality": "low"}).json()["id"]
+    assert api.worker.queue.try_take() == task_id
+    assert api.worker.store.update(task_id, status=TaskStatus.PREPARING, worker="first-taker")
+    api.worker.run_task(task_id)  # the same id, taken a second time
+    task = api.worker.store.get_task(task_id)
+    assert task["status"] == TaskStatus.PREPARING and task["worker"] == "first-taker"
+    assert api.worker.name not in task["logs"]

@@ -72,6 +72,7 @@ class TaskQueue:
         self.apps = list(apps or [])
         self._queues: dict[str, tuple[Huey, Any]] = {}
         self._next = 0
+        self._taken: dict[str, tuple[str, int]] = {}  # the last id handed out: (app, turn)
 
     def _queue(self, app: str) -> tuple[Huey, Any]:
         if app not in self._queues:
@@ -131,8 +132,17 @@ class TaskQueue:
             message = self._queue(app)[0].dequeue()
             if message is not None:
                 self._next = (self._next + offset + 1) % len(self.apps)
-                return str(message.args[0])
+                task_id = str(message.args[0])
+                self._taken = {task_id: (app, -int(message.priority or 0))}
+                return task_id
         return None
+
+    def put_back(self, task_id: str) -> None:
+        """Queue again, in its app and turn, the id this queue handed out last: for a worker
+        that took it but could not start it (its database did not answer), so that the task
+        does not sit queued in the store, on no queue, until it expires."""
+        app, turn = self._taken.pop(task_id)
+        self.enqueue(task_id, app, turn=turn)
 
     def publish_change(self, task_id: str, status: int) -> None:
         """Tell every API server that ``task_id`` changed, and to what status (``events.py``:

@@ -151,6 +151,7 @@ class Worker:
             self.store.on_change = self.queue.publish_change
         self._loaded: set[str] = set()
         self._unrecorded: list[str] = []  # taken while the store was full (see _loop)
+        self._claimed: str | None = None  # the task this worker last claimed (see _take_one)
         self.stopping = False
 
     def serve_forever(self, parent_pid: int | None = None) -> None:
@@ -190,13 +191,25 @@ class Worker:
         task_id = self.queue.take(self.settings.queue_poll_seconds)
         if task_id is None:
             return
+        self._claimed = None
         try:
             self.run_task(task_id)
         except Exception as exc:
             if is_storage_full(exc):  # not even its failure could be written: later
                 self._unrecorded.append(task_id)
+            elif self._claimed != task_id:
+                self._put_back(task_id)
             raise
         self._finished(task_id)
+
+    def _put_back(self, task_id: str) -> None:
+        """A task taken off the queue but not claimed (reading it failed: the database did not
+        answer) goes back on the queue, so that this worker's successor or another one runs
+        it; once claimed, a task this worker loses is recovered from the store instead."""
+        try:
+            self.queue.put_back(task_id)
+        except Exception:
+            log.exception("task %s could not go back on the queue; it expires", task_id)
 
     def _record_unrecorded(self) -> None:
         """Tasks taken while the store could not be written end FAILED storage_full once it
@@ -291,12 +304,15 @@ class Worker:
                 os._exit(EXIT_STUCK_ENGINE)
 
     def _run_claimed(self, task_id: str, task: dict[str, Any]) -> None:
-        if not self.store.update(
+        claimed = self.store.update(
             task_id,
             status=TaskStatus.PREPARING,
             log=f"picked up by {self.name} (pid {os.getpid()})\n",
             worker=self.name,
-        ):
+            expect=(TaskStatus.RECEIVED, TaskStatus.QUEUED),  # an id queued twice runs once
+        )
+        self._claimed = task_id
+        if not claimed:
             return
         try:
             self._execute(task)
