@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -119,6 +122,42 @@ def main() -> None:
     for name, through_store, through_sqlite in rows:
         ours, bare = cpu_ms(through_store, n), cpu_ms(through_sqlite, n)
         print(f"{name:<24} {ours:9.3f} {bare:11.3f} {ours / bare:6.1f}")
+    if shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        postgres_pings(n * 10)
+
+
+def machine_busy_s() -> float:
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pings(calls: int) -> None:
+    import brushwork.tasks.store as store_module
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.conftest import PostgresCluster, new_database
+
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        store = Store(new_database(cluster.url))
+        task_id = store.create_task(owner="o", app=APP, input=INPUT, file_ids={})["id"]
+        spent: dict[str, list[float]] = {"every checkout": [], "after 1 s idle": []}
+        for _ in range(3):  # alternated: the machine's speed drifts
+            for label, idle in (("every checkout", 0.0), ("after 1 s idle", 1.0)):
+                store_module.PING_AFTER_IDLE_SECONDS = idle
+                started = machine_busy_s()
+                for _ in range(calls):
+                    store.status_of(task_id)
+                spent[label].append((machine_busy_s() - started) / calls * 1e6)
+        store.engine.dispose()
+    finally:
+        cluster.remove()
+    every, idle = (statistics.median(v) for v in spent.values())
+    print(
+        f"\nPostgreSQL, machine CPU per status read ({calls} reads, median of 3): a ping on "
+        f"every checkout {every:.0f} µs, after 1 s idle {idle:.0f} µs ({every / idle:.2f}x)"
+    )
 
 
 if __name__ == "__main__":
