@@ -1,6 +1,6 @@
 """One-click masks against known truth: IoU per mode (median, worst) and seconds per 1024².
 
-    python bench/masks.py [--cases 12] [--set tuned|fresh|fresh2|fresh3|all]
+    python bench/masks.py [--cases 12] [--set tuned|fresh|fresh2|fresh3|fresh4|all]
 
 Each case is a composite whose truth is exact: an object cut by a random blob from one
 photo (scikit-image's data module), pasted with a soft shadow onto another photo that is
@@ -15,8 +15,9 @@ Four sets of cases: "tuned" (seeds 0..) is what the selection code was tuned on;
 (seeds 1000..) was written with this file, before any tuning, and is reported beside it
 (its misses have been looked at since); "fresh2" (seeds 2000..) was added before the region
 proposals of the subject cut (tried, not kept) and its point misses have been looked at;
-"fresh3" (seeds 3000..) was added before a focus cue for clicks (tried, not kept) and has
-been measured only.
+"fresh3" (seeds 3000..) was added before a focus cue for clicks (tried, not kept); its point
+misses have been looked at since. "fresh4" (seeds 4000..) was added before the click's cut
+learned to stop at a soft backdrop, and is kept out of that tuning.
 Targets (issue 15): IoU ≥ 0.9 for box and point, ≥ 0.85 for subject, background and colour,
 each under 1 s per 1024² picture on one core.
 """
@@ -50,7 +51,7 @@ COLOURS = {
     "orange": (240, 130, 30),
     "purple": (130, 50, 170),
 }
-SEEDS = {"tuned": 0, "fresh": 1000, "fresh2": 2000, "fresh3": 3000}
+SEEDS = {"tuned": 0, "fresh": 1000, "fresh2": 2000, "fresh3": 3000, "fresh4": 4000}
 
 
 @dataclass
