@@ -11,7 +11,7 @@ either left busy or blurred (a shallow depth of field). Modes and what they are 
 - colour: the object recoloured to a named colour, and that word ("the red object").
 Subject mode is also split by backdrop: a texture (brick, grass, ...) or a photo with a
 subject of its own (the astronaut, the cameraman), which competes with the pasted object.
-Four sets of cases: "tuned" (seeds 0..) is what the selection code was tuned on; "fresh"
+Five sets of cases: "tuned" (seeds 0..) is what the selection code was tuned on; "fresh"
 (seeds 1000..) was written with this file, before any tuning, and is reported beside it
 (its misses have been looked at since); "fresh2" (seeds 2000..) was added before the region
 proposals of the subject cut (tried, not kept) and its point misses have been looked at;

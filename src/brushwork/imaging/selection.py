@@ -29,6 +29,10 @@ FOCUS_WORK, FOCUS_SHARE = 448, 0.4
 FOCUS_DECISIVE, FOCUS_FLOOR = 0.5, 0.5  # when it decides, and where focus ends
 WAND_TOLERANCES = (8, 14, 20, 28)  # a click's flood, tried from tight to loose
 POINT_ROUNDS = 2  # a click's second cut (the object around its first) is a shorter one
+# a click's cut sheds what it leaked into once the focus cue says this much (a lower bar than
+# the subject's: the click already says where the object is), and "soft" is an outline under
+# half as crisp as the object's own
+CLICK_FOCUS, SOFT_OUTLINE = 0.3, 0.5
 
 MODES = ("subject", "background", "point", "box", "colour", "text")
 
@@ -74,7 +78,8 @@ def select(
     elif mode == "box":
         chosen = _box(small, _check_box(box, w, h), scale)
     elif mode == "point":
-        chosen = _points(small, *_check_points(points, labels, w, h), scale)
+        chosen = _points(small, *_check_points(points, labels, w, h), scale,
+                         _focus(rgb, small.shape[:2]))  # fmt: skip
     elif mode == "text":
         chosen = _region(small, PLACES[_place_word(text)])
     else:
@@ -311,11 +316,16 @@ def _box(rgb: np.ndarray, box: tuple[float, ...], scale: float) -> np.ndarray:
 
 
 def _points(
-    rgb: np.ndarray, points: list[tuple[float, float]], labels: list[int], scale: float
+    rgb: np.ndarray,
+    points: list[tuple[float, float]],
+    labels: list[int],
+    scale: float,
+    focus: tuple[np.ndarray, float],
 ) -> np.ndarray:
     """Clicks: each include click floods what looks like it (colour and texture, smoothed),
     which says roughly where the object is; GrabCut then cuts inside that area, padded,
-    with the clicks as sure seeds, and the parts holding an include click are kept."""
+    with the clicks as sure seeds, and the parts holding an include click are kept (grown
+    to the whole object, and on a soft backdrop rid of what they leaked into)."""
     h, w = rgb.shape[:2]
     clicks = [(min(w - 1, round(x * scale)), min(h - 1, round(y * scale)), k)
               for (x, y), k in zip(points, labels, strict=True)]  # fmt: skip
@@ -336,7 +346,37 @@ def _points(
     seed = np.full((h, w), cv2.GC_BGD, np.uint8)
     seed[area] = np.where(likely[area], cv2.GC_PR_FGD, cv2.GC_PR_BGD)
     found = _tidy(_grabcut(rgb, _mark(seed, clicks)), keep=_included(clicks))
-    return _grow_to_object(rgb, found, clicks)
+    found = _grow_to_object(rgb, found, clicks)
+    if focus[1] >= CLICK_FOCUS:
+        found = _drop_soft_leaks(rgb, found, focus[0] > FOCUS_FLOOR, clicks)
+    return found
+
+
+def _drop_soft_leaks(
+    rgb: np.ndarray, found: np.ndarray, sharp: np.ndarray, clicks: list[tuple[int, int, int]]
+) -> np.ndarray:
+    """On a soft backdrop, the parts of a click's cut that lie out of focus and whose outline
+    there is soft too are the backdrop it leaked into, not an object's smooth part (which
+    ends in a crisp outline): they go."""
+    extra = (found & ~sharp).astype(np.uint8)
+    if not extra.any() or not all(sharp[y, x] for x, y in _included(clicks)):
+        return found
+    lab = _lab(rgb)
+    across = np.hypot(cv2.Sobel(lab, cv2.CV_32F, 1, 0), cv2.Sobel(lab, cv2.CV_32F, 0, 1))
+    # the steepest of L, a and b; dilated, as the outline may sit a pixel off the edge
+    grad = cv2.dilate(across.max(axis=2), np.ones((3, 3), np.uint8))
+    outline = found & ~cv2.erode(found.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    own = outline & sharp
+    if own.sum() < 8:
+        return found
+    crisp = float(np.median(grad[own]))
+    count, labels = cv2.connectedComponents(extra, connectivity=8)
+    kept = found.copy()
+    for i in range(1, count):
+        edge = outline & (labels == i)
+        if edge.sum() >= 8 and float(np.median(grad[edge])) < SOFT_OUTLINE * crisp:
+            kept &= labels != i
+    return _tidy(kept, keep=_included(clicks))
 
 
 def _mark(seed: np.ndarray, clicks: list[tuple[int, int, int]]) -> np.ndarray:
