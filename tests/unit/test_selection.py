@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from skimage import data
 
 from brushwork.errors import InvalidInput
 from brushwork.imaging import selection
@@ -91,6 +92,22 @@ def test_a_click_does_not_leak_into_a_soft_backdrop_of_its_colour() -> None:
     image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
     mask = selection.select(image, "point", points=[[330, 240]], labels=[1])
     assert iou(mask, truth) > 0.9
+
+
+def test_a_subject_on_a_soft_backdrop_ends_on_its_own_edge() -> None:
+    """The cat's face pasted, with a soft shadow, onto the coffee photo thrown out of focus:
+    the focus cue bounds the cut but is blurred to span the object, so the cut kept a rim of
+    the backdrop and the shadow (IoU 0.73, 1.37 times the area) until it was cut once more
+    within that rim, ending on the face's crisp edge."""
+    size = (640, 480)
+    back = cv2.GaussianBlur(cv2.resize(data.coffee(), size).astype(np.float32), (0, 0), 6)
+    face = cv2.resize(data.chelsea(), size).astype(np.float32)
+    yy, xx = np.mgrid[0:480, 0:640]
+    truth = ((xx - 330) / 130.0) ** 2 + ((yy - 250) / 100.0) ** 2 < 1
+    shadow = np.roll(cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 9), (12, 16), (0, 1))
+    picture = np.where(truth[..., None], face, back * (1 - 0.45 * shadow[..., None]))
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
+    assert iou(selection.select(image, "subject"), truth) > 0.9
 
 
 def test_background_is_the_rest() -> None:

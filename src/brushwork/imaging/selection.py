@@ -27,6 +27,8 @@ GRABCUT_ROUNDS = 4
 SUBJECT_WORK, SUBJECT_ROUNDS = 224, 3
 FOCUS_WORK, FOCUS_SHARE = 448, 0.4
 FOCUS_DECISIVE, FOCUS_FLOOR = 0.5, 0.5  # when it decides, and where focus ends
+SNAP_RIM, SNAP_ROUNDS = 0.06, 2  # the rim a focus-bounded cut is re-cut in (of the short side)
+SNAP_CRISPER = 1.2  # how much crisper the re-cut's outline must be to replace the first cut
 WAND_TOLERANCES = (8, 14, 20, 28)  # a click's flood, tried from tight to loose
 POINT_ROUNDS = 2  # a click's second cut (the object around its first) is a shorter one
 # a click's cut sheds what it leaked into once the focus cue says this much (a lower bar than
@@ -296,7 +298,30 @@ def _subject(rgb: np.ndarray, focus: tuple[np.ndarray, float] | None = None) -> 
     found = _grabcut(rgb, seed, SUBJECT_ROUNDS)
     if focus is not None and focus[1] >= FOCUS_DECISIVE:
         found &= focus[0] > FOCUS_FLOOR  # a soft backdrop: what is out of focus is not it
+        found = _snap(rgb, found)
     return _best_parts(found, score, margin=0.8)
+
+
+def _snap(rgb: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """The focus cue is blurred to span the object, so a cut bounded by it keeps a rim of the
+    soft backdrop (and the shadow) around the object: cut once more, with the cut's core as
+    sure object and its rim undecided, so that it ends on the object's own crisp edge."""
+    h, w = found.shape
+    ring = max(2, round(min(h, w) * SNAP_RIM))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    core = cv2.erode(found.astype(np.uint8), kernel) > 0
+    if not core.any():
+        return found
+    seed = np.full((h, w), cv2.GC_BGD, np.uint8)
+    seed[cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = cv2.GC_PR_BGD
+    seed[found] = cv2.GC_PR_FGD
+    seed[core] = cv2.GC_FGD
+    snapped = _grabcut(rgb, seed, SNAP_ROUNDS)
+    # kept only where it did end on a crisper edge: where the object and the backdrop share
+    # their colours, the second cut bites into the object instead
+    steep = _steepness(rgb)
+    before, after = (float(np.median(steep[_outline(m)])) for m in (found, snapped))
+    return snapped if snapped.any() and after >= SNAP_CRISPER * before else found
 
 
 def _box(rgb: np.ndarray, box: tuple[float, ...], scale: float) -> np.ndarray:
@@ -361,11 +386,8 @@ def _drop_soft_leaks(
     extra = (found & ~sharp).astype(np.uint8)
     if not extra.any() or not all(sharp[y, x] for x, y in _included(clicks)):
         return found
-    lab = _lab(rgb)
-    across = np.hypot(cv2.Sobel(lab, cv2.CV_32F, 1, 0), cv2.Sobel(lab, cv2.CV_32F, 0, 1))
-    # the steepest of L, a and b; dilated, as the outline may sit a pixel off the edge
-    grad = cv2.dilate(across.max(axis=2), np.ones((3, 3), np.uint8))
-    outline = found & ~cv2.erode(found.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    grad = _steepness(rgb)
+    outline = _outline(found)
     own = outline & sharp
     if own.sum() < 8:
         return found
@@ -377,6 +399,19 @@ def _drop_soft_leaks(
         if edge.sum() >= 8 and float(np.median(grad[edge])) < SOFT_OUTLINE * crisp:
             kept &= labels != i
     return _tidy(kept, keep=_included(clicks))
+
+
+def _steepness(rgb: np.ndarray) -> np.ndarray:
+    """How steep the picture is at each pixel: the steepest of L, a and b (Sobel), dilated a
+    pixel, as an outline may sit a pixel off the edge it follows."""
+    lab = _lab(rgb)
+    across = np.hypot(cv2.Sobel(lab, cv2.CV_32F, 1, 0), cv2.Sobel(lab, cv2.CV_32F, 0, 1))
+    return np.asarray(cv2.dilate(across.max(axis=2), np.ones((3, 3), np.uint8)))
+
+
+def _outline(mask: np.ndarray) -> np.ndarray:
+    """The selected pixels on the selection's edge."""
+    return np.asarray(mask & ~(cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0))
 
 
 def _mark(seed: np.ndarray, clicks: list[tuple[int, int, int]]) -> np.ndarray:
