@@ -219,7 +219,9 @@ def _features(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(stacked.astype(np.uint8))
 
 
-def _grabcut(rgb: np.ndarray, seed: np.ndarray, rounds: int = GRABCUT_ROUNDS) -> np.ndarray:
+def _grabcut(
+    rgb: np.ndarray, seed: np.ndarray, rounds: int = GRABCUT_ROUNDS, texture: bool = True
+) -> np.ndarray:
     """GrabCut from a seed map of cv2.GC_* labels, on the colours and on the texture
     features; the cut whose two sides differ more wins. True where it is foreground."""
     if not (np.isin(seed, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() and
@@ -229,7 +231,7 @@ def _grabcut(rgb: np.ndarray, seed: np.ndarray, rounds: int = GRABCUT_ROUNDS) ->
     described = np.dstack([_lab(rgb), features[..., 1:2].astype(np.float32) / 4])
     proposed = np.isin(seed, (cv2.GC_FGD, cv2.GC_PR_FGD))
     best, best_score = None, -1.0
-    for picture in (cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), features):
+    for picture in (cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), features)[: 2 if texture else 1]:
         mask = seed.copy()
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         cv2.grabCut(picture, mask, None, bgd, fgd, rounds, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload, unused-ignore]
@@ -575,7 +577,7 @@ def _colour(rgb: np.ndarray, target: tuple[float, float, float]) -> np.ndarray:
     seed[sure] = cv2.GC_FGD
     seed[distance > 50] = cv2.GC_BGD
     plausible = cv2.dilate((distance < 28).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    found = _grabcut(rgb, seed) & plausible  # never another colour
+    found = _grabcut(rgb, seed, texture=False) & plausible  # never another colour
     # the parts that are most that colour (several objects of it stay), not the biggest
     return _best_parts(found, 100 - distance, margin=0.92)
 
