@@ -4,7 +4,11 @@
 
 The set (tests/data/moderation_eval.jsonl) is separate from the descriptions the
 embedding stage compares with (src/brushwork/apps/data/moderation_anchors.json).
-Last, the embedding pass over the same prompts on ONNX Runtime and on numpy, side by side.
+Then the embedding pass over the same prompts on ONNX Runtime and on numpy, side by side.
+Last, the quick (int8) pass against the exact one, on two sets: the labelled prompts with every
+prompt of bench/data/subjects*.tsv (what QUICK_MARGIN was set from), and
+bench/data/moderation_fresh.txt (written after it was set): the largest gap in similarity, the
+share of prompts the quick pass clears, decisions that differ, and CPU ms a prompt.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import numpy as np
 from brushwork import embedding
 from brushwork.apps import moderation
 
-EVAL = Path(__file__).resolve().parent.parent / "tests" / "data" / "moderation_eval.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT / "tests" / "data" / "moderation_eval.jsonl"
 CATEGORIES = ["sexual", "sexual/minors", "violence/graphic", "hate", "self-harm", "illegal"]
 
 
@@ -57,6 +62,59 @@ def main() -> None:
         print(f"{'benign flagged':<18} {level:<5} {flagged:>4} of {benign}; {ms:.1f} ms a prompt\n")
     if embeddings:
         runtimes([r["prompt"] for r in rows])
+        tuned = [r["prompt"] for r in rows]
+        for path in sorted((ROOT / "bench" / "data").glob("subjects*.tsv")):
+            tuned += [line.split("\t")[0] for line in lines(path)]
+        fresh = lines(ROOT / "bench" / "data" / "moderation_fresh.txt")
+        print()
+        print(f"{'quick pass':<34} {'prompts':>7} {'max gap':>8} {'cleared':>8} {'differ':>6} "
+              f"{'exact ms':>8} {'quick ms':>8} {'both ms':>8}")  # fmt: skip
+        for label, prompts in (("set QUICK_MARGIN from", tuned), ("written after (fresh)", fresh)):
+            quick_pass(label, list(dict.fromkeys(prompts)))
+
+
+def lines(path: Path) -> list[str]:
+    return [s for s in path.read_text().splitlines() if s.strip() and not s.startswith("#")]
+
+
+def quick_pass(label: str, prompts: list[str]) -> None:
+    """The quick pass against the exact one, one prompt at a time as the API runs them: the
+    largest |difference| of a similarity, how many prompts the quick pass clears at ``auto``,
+    decisions (both levels) that differ from the exact pass alone, and the CPU ms a prompt of
+    the exact pass, the quick pass, and moderation as it runs (quick, then exact if needed)."""
+    from threadpoolctl import threadpool_limits
+
+    spent: dict[str, list[float]] = {"exact": [], "quick": [], "both": []}
+    gap, cleared, differ = 0.0, 0, 0
+    with threadpool_limits(1):
+        for prompt in prompts:
+            found = {}
+            for name, quick in (("exact", False), ("quick", True)):
+                moderation.similarities.cache_clear()
+                started = time.process_time()
+                found[name] = moderation.similarities(prompt, quick)
+                spent[name].append(time.process_time() - started)
+            gap = max(gap, *(abs(found["exact"][k] - found["quick"][k]) for k in found["exact"]))
+            moderation.similarities.cache_clear()
+            started = time.process_time()
+            used = moderation.deciding_similarities(prompt, "auto")
+            spent["both"].append(time.process_time() - started)
+            cleared += used == found["quick"]
+            for level in ("auto", "low"):
+                differ += moderation.categories(prompt, level) != exact_categories(prompt, level)
+    ms = {k: statistics.fmean(v) * 1000 for k, v in spent.items()}
+    print(f"{label:<34} {len(prompts):7} {gap:8.3f} {cleared / len(prompts):8.0%} {differ:6} "
+          f"{ms['exact']:8.2f} {ms['quick']:8.2f} {ms['both']:8.2f}")  # fmt: skip
+
+
+def exact_categories(prompt: str, level: str) -> list[str]:
+    """moderation.categories with the exact pass alone, as before the quick pass."""
+    cascade = moderation.deciding_similarities
+    moderation.deciding_similarities = lambda p, _level: moderation.similarities(p)
+    try:
+        return moderation.categories(prompt, level)
+    finally:
+        moderation.deciding_similarities = cascade
 
 
 def runtimes(prompts: list[str]) -> None:

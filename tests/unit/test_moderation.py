@@ -58,6 +58,7 @@ def test_a_refusal_names_its_categories() -> None:
     assert "sexual/minors" in info.value.message and info.value.param == "prompt"
 
 
+LEVELS = ("auto", "low")
 EVAL = [
     json.loads(line)
     for line in (Path(__file__).parent.parent / "data" / "moderation_eval.jsonl").open()
@@ -168,3 +169,69 @@ def test_a_failed_pass_fails_every_caller_in_it_and_the_next_call_works() -> Non
     finally:
         del model.encode
     assert model.encode_one("a red bicycle").shape == (384,)
+
+
+def test_the_quick_pass_is_close_to_the_exact_one_but_not_it() -> None:
+    model = embedding.load()
+    assert model is not None and model.has_quick  # the server extra's ONNX Runtime
+    texts = [r["prompt"] for r in EVAL[:32]]
+    exact, quick = model.encode(texts), model.encode(texts, quick=True)
+    cosines = (exact * quick).sum(1)
+    assert cosines.min() > 0.97 and np.abs(exact - quick).max() > 1e-4  # int8: near, not equal
+    plain = embedding.MiniLM(embedding.model_dir() or Path(), "numpy")
+    assert not plain.has_quick  # without ONNX Runtime, "quick" is the exact pass
+    assert np.abs(plain.encode(texts[:2], quick=True) - exact[:2]).max() < 1e-5
+
+
+def test_concurrent_quick_and_exact_callers_each_get_their_own_pass() -> None:
+    import threading
+
+    model = embedding.load()
+    assert model is not None
+    texts = [f"a windmill in a tulip field, take {i}" for i in range(8)]
+    wanted = {(t, q): model.encode([t])[0] for t in texts for q in (False, True)}
+    found: dict[tuple[str, bool], embedding.Array] = {}
+    started = threading.Barrier(2 * len(texts))
+
+    def one(text: str, quick: bool) -> None:
+        started.wait()
+        found[text, quick] = model.encode_one(text, quick)
+
+    threads = [threading.Thread(target=one, args=key) for key in wanted]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for (text, quick), vector in found.items():
+        exact = wanted[text, False]
+        if quick:  # int8, its input scaled with its batch-mates': near the exact vector, not it
+            assert float(vector @ exact) > 0.97 and np.abs(vector - exact).max() > 1e-4
+        else:
+            assert np.abs(vector - exact).max() < 1e-5
+
+
+def test_the_quick_pass_decides_only_what_the_exact_pass_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from brushwork.apps import moderation
+
+    passes: list[bool] = []
+    real = moderation.similarities
+
+    def counted(prompt: str, quick: bool = False) -> dict[str, float]:
+        passes.append(quick)
+        return real(prompt, quick)
+
+    monkeypatch.setattr(moderation, "similarities", counted)
+    assert categories("a lighthouse on a cliff at dawn", "auto") == []
+    assert passes == [True]  # cleared by the quick pass alone
+    passes.clear()
+    assert "violence/graphic" in categories(
+        "a brutal murder with blood splattered everywhere, photorealistic", "auto"
+    )
+    assert passes == [True, False]  # near a threshold: the exact pass decides
+    monkeypatch.undo()
+    with monkeypatch.context() as exact_only:
+        exact_only.setattr(moderation, "deciding_similarities", lambda p, _level: real(p))
+        exact = {(r["prompt"], lv): categories(r["prompt"], lv) for r in EVAL for lv in LEVELS}
+    assert {key: categories(*key) for key in exact} == exact  # the labelled set decides the same
