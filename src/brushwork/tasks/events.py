@@ -22,7 +22,11 @@ from typing import Any
 
 from brushwork.contract import TaskStatus
 
-FALLBACK_SECONDS = 0.25
+# How long a wait for the end trusts the notices before it reads the store on its own. Under
+# load a task waits most of a second in the queue, and at 0.25 s each wait read its status four
+# times (a tenth of the API's CPU per task, bench/throughput.py); a notice that goes missing
+# (a worker killed between its write and its notice, Redis away) costs at most this much.
+FALLBACK_SECONDS = 1.0
 
 
 def _ended(status: str) -> bool | None:
