@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from huey import Huey
 
 from brushwork.contract import TaskStatus
 from brushwork.tasks.queue import TASK_NAME, TaskQueue, _never_called
@@ -43,6 +44,31 @@ def test_keys_take_turns_and_keep_their_own_order(where: str) -> None:
         queue.enqueue(f"b{i}", "brushwork/studio", turn=i)
     queue.enqueue("c0", "brushwork/studio", turn=0)
     assert drain(queue) == ["a0", "b0", "c0", "a1", "b1", "a2", "a3"]
+
+
+def test_a_worker_of_many_apps_finds_every_queued_id_and_apps_take_turns(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apps = [f"brushwork/app{i}" for i in range(6)]
+    worker, api = TaskQueue(where, apps=apps), TaskQueue(where, apps=apps)
+    other = TaskQueue(where, apps=["brushwork/elsewhere"])  # an app this worker does not serve
+    other.enqueue("not-mine", "brushwork/elsewhere")
+    looked: list[str] = []
+    real = Huey.dequeue
+
+    def counted(self: Huey) -> object:
+        looked.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Huey, "dequeue", counted)
+    assert worker.try_take() is None and looked == []  # all empty: one look, no dequeue
+    for task_id, app in (("4a", apps[4]), ("1a", apps[1]), ("4b", apps[4]), ("1b", apps[1])):
+        api.enqueue(task_id, app)
+    assert drain(worker) == ["1a", "4a", "1b", "4b"]  # apps alternate, each in its own order
+    assert len(looked) == 4  # only the queues that held ids were asked
+    api.enqueue("late", apps[5])  # queued after the worker last looked
+    assert worker.try_take() == "late" and worker.try_take() is None
+    assert other.try_take() == "not-mine"
 
 
 def test_ids_left_in_an_old_unordered_redis_list_move_to_the_ordered_queue(
