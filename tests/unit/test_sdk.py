@@ -3,11 +3,13 @@ errors rebuilt from envelopes; driven through an injected httpx transport (no se
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -162,3 +164,27 @@ def test_no_server_is_a_connection_error() -> None:
     client = brushwork.inference(base_url="http://127.0.0.1:9", timeout=2)
     with pytest.raises(brushwork.APIConnectionError):
         client.apps.list()
+
+
+def test_sdk_clients_share_one_verifying_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from brushwork import tls
+
+    built: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    tls.context.cache_clear()
+    clients = [brushwork.inference(base_url="http://127.0.0.1:9") for _ in range(3)]
+    clients.append(brushwork.inference(base_url="https://brushwork.example"))
+    together = brushwork.async_inference(base_url="http://127.0.0.1:9")
+    assert len(built) == 1  # one CA bundle read, not one a client (about 40 ms of CPU each)
+    assert built[0].verify_mode == ssl.CERT_REQUIRED and built[0].check_hostname
+    for client in clients:
+        client.close()
+    asyncio.run(together.aclose())

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
+from brushwork import tls
 from brushwork.client import _common as c
 from brushwork.client._sync import STREAM_RETRIES
 from brushwork.errors import APIConnectionError
@@ -27,8 +28,9 @@ class AsyncClient:
     ):
         self.base_url = c.base_url(base_url)
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=c.headers(api_key), timeout=timeout, transport=transport
-        )
+            base_url=self.base_url, headers=c.headers(api_key), timeout=timeout,
+            transport=transport, verify=tls.context(),
+        )  # fmt: skip
         self.tasks = AsyncTasks(self)
         self.files = AsyncFiles(self)
         self.apps = AsyncApps(self)
@@ -219,7 +221,7 @@ class AsyncFiles:
     async def download(self, uri: str) -> bytes:
         if c.same_origin(uri, self._c.base_url):
             return (await self._c.request("GET", uri.removeprefix(self._c.base_url))).content
-        async with httpx.AsyncClient(timeout=60.0) as http:
+        async with httpx.AsyncClient(timeout=60.0, verify=tls.context()) as http:
             try:
                 response = await http.get(uri)
             except httpx.TransportError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
+from brushwork import tls
 from brushwork.client import _common as c
 from brushwork.errors import APIConnectionError
 
@@ -30,8 +31,9 @@ class Client:
     ):
         self.base_url = c.base_url(base_url)
         self._http = httpx.Client(
-            base_url=self.base_url, headers=c.headers(api_key), timeout=timeout, transport=transport
-        )
+            base_url=self.base_url, headers=c.headers(api_key), timeout=timeout,
+            transport=transport, verify=tls.context(),
+        )  # fmt: skip
         self.tasks = Tasks(self)
         self.files = Files(self)
         self.apps = Apps(self)
@@ -222,7 +224,7 @@ class Files:
         if c.same_origin(uri, self._c.base_url):
             return self._c.request("GET", uri.removeprefix(self._c.base_url)).content
         try:
-            response = httpx.get(uri, timeout=60.0)
+            response = httpx.get(uri, timeout=60.0, verify=tls.context())
         except httpx.TransportError as exc:
             raise APIConnectionError(f"cannot download {uri}: {exc}") from exc
         c.raise_for(response)

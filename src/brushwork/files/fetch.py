@@ -23,6 +23,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 
+from brushwork import tls
 from brushwork.errors import InvalidInput, PayloadTooLarge
 
 MAX_REDIRECTS = 3
@@ -159,7 +160,7 @@ def open_pinned(
 def fetch(url: str, *, param: str, max_bytes: int, policy: Policy | None = None) -> bytes:
     """GET a URL input: checked, pinned, redirects re-checked, capped in size and time."""
     policy = policy or Policy()
-    with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+    with httpx.Client(timeout=TIMEOUT_SECONDS, verify=tls.context()) as client:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 with open_pinned(client, "GET", url, param=param, policy=policy) as response:
