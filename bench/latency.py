@@ -7,8 +7,9 @@ tasks one after another through the SDK (``wait=True``, then a download), so
 the worker is idle when each task arrives. In the same run it times the bare
 engine + encode in this process, for comparison. Prints medians and p95s.
 
-It runs three times: with the default moderation (rules + the embedding model, about
-6 ms a prompt on this machine), with rules-only moderation
+It runs three times: with the default moderation (rules + the embedding model's quick int8
+pass, about 2 ms a prompt back to back on this machine and 3–4 ms after the idle gap between
+these tasks, with the exact pass only near a threshold), with rules-only moderation
 (``BRUSHWORK_MODERATION_EMBEDDINGS=false``), and with the default moderation for calls
 inside one warm session (SPEC §8; each call names ``images: []``, so it does the same
 work as a fresh call, plus the session's bookkeeping and ordering).
