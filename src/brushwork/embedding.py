@@ -140,9 +140,7 @@ class MiniLM:
                 self._encoding = True
                 self._turn.release()
                 try:
-                    texts = [s.text for s in batch]
-                    vectors: Array | None = self.encode(texts, quick=True) if kind else (
-                        self.encode(texts))  # fmt: skip
+                    vectors: Array | None = self.encode([s.text for s in batch], quick=kind)
                     failure: BaseException | None = None
                 except BaseException as exc:  # handed to every caller of this pass
                     vectors, failure = None, exc

@@ -131,9 +131,9 @@ def test_concurrent_prompts_are_encoded_together_with_the_same_answers() -> None
     real = model.encode
     started = threading.Barrier(len(texts))
 
-    def counted(batch: list[str]) -> embedding.Array:
+    def counted(batch: list[str], quick: bool = False) -> embedding.Array:
         passes.append(len(batch))
-        return real(batch)
+        return real(batch, quick)
 
     found: dict[str, embedding.Array] = {}
 
@@ -159,7 +159,7 @@ def test_a_failed_pass_fails_every_caller_in_it_and_the_next_call_works() -> Non
     model = embedding.load()
     assert model is not None
 
-    def broken(batch: list[str]) -> embedding.Array:
+    def broken(batch: list[str], quick: bool = False) -> embedding.Array:
         raise MemoryError("no room")
 
     model.encode = broken  # type: ignore[method-assign]
